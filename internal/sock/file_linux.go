@@ -1,0 +1,291 @@
+package sock
+
+import (
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Root is a directory opened once at start-up (open(2) with
+// O_PATH|O_DIRECTORY|O_CLOEXEC); every file served is opened relative to its
+// fd, so no request path can name a file outside it.
+//
+// Symlink policy. Where openat2(2) exists, a symlink below the root is
+// followed as long as its target stays below the root: Kubernetes ConfigMap
+// volumes are built from such links (index.html -> ..data/index.html). A
+// symlink whose target leaves the root — "../../etc/passwd", or any absolute
+// target, even one that happens to point back inside — fails with EXDEV,
+// which Open reports as fs.ErrPermission. Where openat2 is missing, Open
+// walks the path itself and refuses every symlink (fs.ErrPermission): without
+// the kernel's help it cannot tell where a link would lead, and resolving
+// links in user space races with whoever changes them.
+type Root struct {
+	fd int
+	// hasOpenat2 is decided once, by a probe in OpenRoot, rather than on
+	// the first Open: Open runs on many goroutines at once, and a flag
+	// flipped by whichever of them first saw ENOSYS would be a data race.
+	hasOpenat2 bool
+}
+
+// File is an open regular file or directory below a Root, with what
+// fstat(2) said about it.
+type File struct {
+	fd      int
+	Size    int64
+	IsDir   bool
+	ModTime time.Time
+}
+
+// resolveFlags confine openat2 to the root: RESOLVE_BENEATH fails with EXDEV
+// on an absolute path, an absolute symlink, or a ".." that climbs out;
+// RESOLVE_NO_MAGICLINKS refuses /proc/<pid>/fd-style links, which jump to a
+// file without going through the directory tree at all.
+const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS
+
+// fileFlags open what will be served. O_NOCTTY: a terminal planted below the
+// root must not become our controlling tty. O_NONBLOCK: meaningless for
+// regular files and directories, but opening a FIFO without it blocks until
+// some writer appears — the fstat check that refuses the FIFO must get to
+// run.
+const fileFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK
+
+// walkDirFlags open each intermediate directory of the fallback walk.
+// O_PATH: we only look up names in it, so no read permission is needed and
+// nothing about the directory is touched. O_NOFOLLOW with O_DIRECTORY makes a
+// symlink fail with ENOTDIR instead of being followed.
+const walkDirFlags = unix.O_PATH | unix.O_NOFOLLOW | unix.O_DIRECTORY | unix.O_CLOEXEC
+
+// openat2Func is the seam hook_linux.go describes: ENOSYS and EAGAIN from
+// openat2 cannot be provoked on a kernel that has it. It lives here because
+// nothing but this file calls openat2.
+var openat2Func = unix.Openat2
+
+// openat2Retries bounds the EAGAIN loop in openat2: see openat2 below.
+const openat2Retries = 8
+
+// OpenRoot opens dir as the root of everything Open may reach. dir itself
+// is the operator's choice, so symlinks in it are followed; an error (one
+// naming open(2)) means dir is missing or not a directory.
+//
+// It also probes openat2(2) once, by opening "." beneath the new root: ENOSYS
+// (kernels before 5.6, or a seccomp profile that does not know the call)
+// and EPERM (older Docker profiles deny unknown calls with it — a probe that
+// needs no permission cannot fail with it honestly) both mean "walk instead".
+func OpenRoot(dir string) (*Root, error) {
+	fd, err := openat(unix.AT_FDCWD, dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, mapErr("open", err)
+	}
+	r := &Root{fd: fd, hasOpenat2: true}
+	probe, err := openat2(fd, ".", unix.O_PATH|unix.O_CLOEXEC)
+	switch err {
+	case nil:
+		closeFD(probe)
+	case unix.ENOSYS, unix.EPERM:
+		r.hasOpenat2 = false
+	default:
+		closeFD(fd)
+		return nil, mapErr("openat2", err)
+	}
+	return r, nil
+}
+
+// Close releases the root's descriptor. Files already open stay usable.
+func (r *Root) Close() error {
+	if r.fd < 0 {
+		return fs.ErrClosed
+	}
+	fd := r.fd
+	r.fd = -1
+	return closeFD(fd)
+}
+
+// Open opens rel below the root and fstats it. rel is relative and
+// slash-separated; "" or "." names the root itself. A trailing slash demands
+// a directory, as it does for open(2).
+//
+// Only regular files and directories are opened: anything else (FIFO,
+// socket, device) is closed again and refused with an error matching
+// fs.ErrPermission.
+//
+// Errors name the system call that failed (openat2, openat or fstat) and map
+// onto io/fs for callers that only need to pick a status:
+//
+//	ENOENT, ENOTDIR, ENAMETOOLONG -> fs.ErrNotExist  (no such file can exist)
+//	EXDEV  (RESOLVE_BENEATH: the path or a link would leave the root),
+//	ELOOP  (a symlink refused, or too many of them),
+//	EACCES, EPERM,
+//	ENXIO, ENODEV (a socket or device node) -> fs.ErrPermission
+//
+// Anything else (EMFILE, ENOMEM, EIO...) matches neither. The errno stays
+// reachable with errors.Is as well.
+func (r *Root) Open(rel string) (*File, error) {
+	var fd int
+	var err error
+	if r.hasOpenat2 {
+		if rel == "" {
+			rel = "."
+		}
+		fd, err = openat2(r.fd, rel, fileFlags)
+		if err != nil {
+			return nil, mapErr("openat2", err)
+		}
+	} else {
+		fd, err = r.walk(rel)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		closeFD(fd)
+		return nil, mapErr("fstat", err)
+	}
+	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix())}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		f.IsDir = true
+	default:
+		closeFD(fd)
+		return nil, errNotRegular
+	}
+	return f, nil
+}
+
+// walk is Open without openat2: one openat(2) per component, each relative
+// to the directory the previous one opened, so ".." never climbs and a
+// symlink is never followed (O_NOFOLLOW). It is stricter than openat2 with
+// RESOLVE_BENEATH: any ".." and any symlink are refused, even harmless ones.
+func (r *Root) walk(rel string) (int, error) {
+	if strings.HasPrefix(rel, "/") {
+		return -1, mapErr("openat", unix.EXDEV)
+	}
+	dirfd := r.fd
+	// closeDir releases the intermediate directory, never the root.
+	closeDir := func() {
+		if dirfd != r.fd {
+			closeFD(dirfd)
+		}
+	}
+	for {
+		name, rest, more := strings.Cut(rel, "/")
+		if more && (name == "" || name == ".") {
+			rel = rest
+			continue
+		}
+		if name == ".." {
+			closeDir()
+			return -1, mapErr("openat", unix.EXDEV)
+		}
+		if !more {
+			if name == "" {
+				name = "." // rel was "" or ended in "/": the directory itself
+			}
+			fd, err := openat(dirfd, name, fileFlags|unix.O_NOFOLLOW)
+			closeDir()
+			if err != nil {
+				return -1, mapErr("openat", err)
+			}
+			return fd, nil
+		}
+		fd, err := openat(dirfd, name, walkDirFlags)
+		if err == unix.ENOTDIR && isSymlink(dirfd, name) {
+			err = unix.ELOOP // say "symlink refused", as the last component would
+		}
+		closeDir()
+		if err != nil {
+			return -1, mapErr("openat", err)
+		}
+		dirfd, rel = fd, rest
+	}
+}
+
+// isSymlink asks fstatat(2), without following, whether name is a symlink.
+// Used only on the walk's error path, to tell a refused link from a plain
+// file where a directory was expected.
+func isSymlink(dirfd int, name string) bool {
+	var st unix.Stat_t
+	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
+}
+
+// FD is the file's descriptor, for read(2) or sendfile(2). It stays owned by f.
+func (f *File) FD() int { return f.fd }
+
+// Close releases the file's descriptor.
+func (f *File) Close() error {
+	if f.fd < 0 {
+		return fs.ErrClosed
+	}
+	fd := f.fd
+	f.fd = -1
+	return closeFD(fd)
+}
+
+// openat2 wraps openat2(2) with RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS. It
+// retries EINTR (an open on a network or FUSE file system can be
+// interrupted) and, a few times, EAGAIN: with RESOLVE_BENEATH the kernel
+// answers EAGAIN when a concurrent rename or mount means it cannot prove a
+// ".." stayed inside, and asks the caller to try again. The bound is there
+// because EAGAIN also means "O_NONBLOCK and someone holds a lease", which no
+// number of retries will fix.
+func openat2(dirfd int, path string, flags int) (int, error) {
+	how := unix.OpenHow{Flags: uint64(flags), Resolve: resolveFlags}
+	for again := 0; ; {
+		fd, err := openat2Func(dirfd, path, &how)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN && again < openat2Retries:
+			again++
+			continue
+		}
+		return fd, err
+	}
+}
+
+// openat wraps openat(2), retrying EINTR as openat2 does.
+func openat(dirfd int, path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, path, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// fileError is an *os.SyscallError that also matches the io/fs error its
+// errno stands for: syscall.Errno alone maps ENOENT and EACCES/EPERM, but not
+// ENOTDIR, EXDEV or ELOOP, which are the ones path resolution produces.
+type fileError struct {
+	sys  *os.SyscallError
+	kind error // fs.ErrNotExist, fs.ErrPermission, or nil
+}
+
+func (e *fileError) Error() string   { return e.sys.Error() }
+func (e *fileError) Unwrap() []error { return []error{e.sys, e.kind} }
+
+func mapErr(syscall string, err error) error {
+	e := &fileError{sys: os.NewSyscallError(syscall, err).(*os.SyscallError)}
+	switch err {
+	case unix.ENOENT, unix.ENOTDIR, unix.ENAMETOOLONG:
+		e.kind = fs.ErrNotExist
+	case unix.EXDEV, unix.ELOOP, unix.EACCES, unix.EPERM, unix.ENXIO, unix.ENODEV:
+		e.kind = fs.ErrPermission
+	default:
+		return e.sys
+	}
+	return e
+}
+
+// errNotRegular is Open's answer for a FIFO, socket or device node.
+var errNotRegular error = notRegularError{}
+
+type notRegularError struct{}
+
+func (notRegularError) Error() string   { return "fstat: not a regular file or directory" }
+func (notRegularError) Is(e error) bool { return e == fs.ErrPermission }

@@ -1,0 +1,411 @@
+package sock
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Listener is a listening TCP socket: socket(2), setsockopt(2), bind(2) and
+// listen(2) at birth, then accept4(2) in a loop that knows every errno the
+// man page says to expect.
+type Listener struct {
+	fd     int
+	addr   Addr
+	poller *Poller
+
+	// Deadline bounds Accept (zero: wait forever, or until the Waker fires).
+	Deadline time.Time
+	// OnBackoff, if set, hears about each EMFILE-style back-off, so the
+	// server can say why it is not accepting.
+	OnBackoff func(err error, delay time.Duration)
+
+	calls int // accept4 calls made, for tests and the demo page
+}
+
+// DefaultBacklog is the kernel's own cap on the accept queue,
+// /proc/sys/net/core/somaxconn: listen(2) silently clamps larger values to
+// it, so asking for exactly that is asking for the most the kernel allows.
+// 4096 is the default since Linux 5.4, used where /proc cannot be read.
+func DefaultBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 4096
+}
+
+// Listen opens a nonblocking listening socket on a. A wildcard address
+// (":8080") becomes one dual-stack IPv6 socket on [::] that takes IPv4
+// clients too (as ::ffff:a.b.c.d), falling back to 0.0.0.0 where the kernel
+// has no IPv6. backlog <= 0 means DefaultBacklog. On error no fd is left open.
+func Listen(a Addr, backlog int, p *Poller) (*Listener, error) {
+	if backlog <= 0 {
+		backlog = DefaultBacklog()
+	}
+	if a.Wildcard {
+		six := a
+		six.Is6 = true
+		l, err := listen(six, backlog, p)
+		if err == nil || !(errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL)) {
+			return l, err
+		}
+		a.Is6 = false
+	}
+	return listen(a, backlog, p)
+}
+
+func listen(a Addr, backlog int, p *Poller) (*Listener, error) {
+	family := unix.AF_INET
+	if a.Is6 {
+		family = unix.AF_INET6
+	}
+	// SOCK_NONBLOCK: accept4 and read must answer EAGAIN rather than put
+	// the thread to sleep; we choose how to wait. SOCK_CLOEXEC: a child we
+	// exec must not inherit the listener (and keep the port busy).
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	if err := setupListener(fd, a, backlog); err != nil {
+		closeFD(fd)
+		return nil, err
+	}
+	l := &Listener{fd: fd, addr: a, poller: p}
+	if a.Port == 0 {
+		// The kernel chose the port at bind: ask which, once, at start-up.
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			closeFD(fd)
+			return nil, os.NewSyscallError("getsockname", err)
+		}
+		l.addr.Port = AddrFromSockaddr(sa).Port
+	}
+	return l, nil
+}
+
+func setupListener(fd int, a Addr, backlog int) error {
+	// SO_REUSEADDR lets a restarted server bind its port while connections
+	// of the previous run still sit in TIME_WAIT. (It does not let two
+	// listeners share a port: that is SO_REUSEPORT.)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return os.NewSyscallError("setsockopt", err)
+	}
+	if a.Is6 {
+		// A wildcard listener is dual-stack; an explicit IPv6 address
+		// ("[::]:80", "[::1]:80") means IPv6 only. Linux's default comes
+		// from net.ipv6.bindv6only, so say it either way.
+		v6only := 1
+		if a.Wildcard {
+			v6only = 0
+		}
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, a.Sockaddr()); err != nil {
+		return os.NewSyscallError("bind", err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		return os.NewSyscallError("listen", err)
+	}
+	return nil
+}
+
+// Addr is the address the listener is bound to, with the real port.
+func (l *Listener) Addr() Addr { return l.addr }
+
+// FD is the listening descriptor's number (for narration and tests).
+func (l *Listener) FD() int { return l.fd }
+
+// Close closes the listening socket; connections still queued in the
+// backlog are reset by the kernel.
+func (l *Listener) Close() error { return closeFD(l.fd) }
+
+// Accept wraps accept4(2): it takes the next connection from the kernel's
+// accept queue, as a new nonblocking, close-on-exec socket in one call (the
+// flags cost no extra fcntl). The loop exists because accept4 on a
+// nonblocking socket says EAGAIN when the queue is empty; then we wait for
+// the listener to become readable — a connection has completed its handshake
+// — and call again.
+func (l *Listener) Accept() (*Conn, error) {
+	var info AcceptInfo
+	var backoff time.Duration
+	for {
+		l.calls++
+		info.Calls++
+		fd, peer, err := accept4Func(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+			info.Listener = l.addr
+			info.Time = time.Now()
+			return &Conn{fd: fd, poller: l.poller, Peer: peer, Accept: info}, nil
+		case unix.EAGAIN:
+			info.EAGAINs++
+			if err := l.poller.wait(l.fd, unix.POLLIN, l.Deadline, true); err != nil {
+				return nil, err
+			}
+			info.Waits++
+		case unix.EINTR, unix.ECONNABORTED,
+			// A connection that was reset while it waited in the queue
+			// (ECONNABORTED), and the network errors accept(2) says Linux
+			// passes through from the new socket: they are the client's
+			// problem, not the listener's. Take the next one.
+			unix.EPROTO, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.ENONET,
+			unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH, unix.ENETDOWN,
+			unix.EPERM: // a firewall (netfilter) refused this connection
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			// Out of descriptors (EMFILE: ours; ENFILE: the system's) or
+			// kernel memory. The connection stays queued and the listener
+			// stays readable, so waiting for readability would return at
+			// once and spin. Back off instead, doubling from 5 ms to 1 s as
+			// Go's net/http does, and retry: when a descriptor frees, the
+			// queued client is served — it is not dropped.
+			if backoff == 0 {
+				backoff = 5 * time.Millisecond
+			} else if backoff *= 2; backoff > time.Second {
+				backoff = time.Second
+			}
+			if !l.Deadline.IsZero() && time.Until(l.Deadline) < backoff {
+				return nil, ErrTimeout
+			}
+			if l.OnBackoff != nil {
+				l.OnBackoff(os.NewSyscallError("accept4", err), backoff)
+			}
+			if err := l.poller.sleep(backoff); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, os.NewSyscallError("accept4", err)
+		}
+	}
+}
+
+// accept4 is the accept4(2) system call itself, returning the peer's
+// address. x/sys/unix.Accept4 would add a getsockopt(SO_PROTOCOL) to every
+// connection — its address conversion asks the socket whether it is L2TP —
+// and strace would show it. We know ours is TCP, so we decode the address
+// the kernel wrote into rsa ourselves.
+func accept4(fd, flags int) (int, Addr, error) {
+	var rsa unix.RawSockaddrAny
+	size := uint32(unix.SizeofSockaddrAny)
+	nfd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd),
+		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)), uintptr(flags), 0, 0)
+	if e != 0 {
+		return -1, Addr{}, e
+	}
+	var a Addr
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		copy(a.IP[:4], sa.Addr[:])
+		a.Port = port(sa.Port)
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		a.IP, a.Is6, a.Port = sa.Addr, true, port(sa.Port)
+	}
+	return int(nfd), a, nil
+}
+
+// port reads a port the kernel stored in network byte order.
+func port(p uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return int(b[0])<<8 | int(b[1])
+}
+
+// AcceptInfo is the story of one Accept: how many accept4 calls it took,
+// how many said EAGAIN, how many waits came between them.
+type AcceptInfo struct {
+	Calls, EAGAINs, Waits int
+	Listener              Addr      // the listener's address: the connection's local port is its port
+	Time                  time.Time // when accept4 returned the connection
+}
+
+// Conn is one accepted TCP connection.
+type Conn struct {
+	fd     int
+	poller *Poller
+	rdl    time.Time // read deadline
+	wdl    time.Time // write deadline
+
+	Peer   Addr       // the client, as accept4 reported it
+	Accept AcceptInfo // how it was accepted
+	Stats  ConnStats  // what the wrappers did for it so far
+}
+
+// ConnStats counts system calls made on one connection.
+type ConnStats struct {
+	Reads, Writes, Sendfiles, EAGAINs, Waits int
+}
+
+// FD is the connection's descriptor number (for narration and tests).
+func (c *Conn) FD() int { return c.fd }
+
+// SetReadDeadline bounds every later Read (zero: no bound).
+func (c *Conn) SetReadDeadline(t time.Time) { c.rdl = t }
+
+// SetWriteDeadline bounds every later Write and SendFile (zero: no bound).
+func (c *Conn) SetWriteDeadline(t time.Time) { c.wdl = t }
+
+// Read wraps read(2). It returns what the socket has, at most len(p) bytes,
+// and io.EOF when the peer has shut down its sending side (read returns 0).
+// The loop exists for EAGAIN — nothing has arrived yet: wait until the
+// socket is readable or the read deadline passes, then read again — and for
+// EINTR. A shutdown (the Waker) interrupts the wait: a request that has not
+// arrived yet is not worth waiting for once we are stopping.
+func (c *Conn) Read(p []byte) (int, error) { return c.read(p, true) }
+
+// ReadWait is Read for a moment when the peer is most likely silent — just
+// after answering everything it sent: it waits first and reads after, and so
+// saves the read(2) that would only have said EAGAIN.
+func (c *Conn) ReadWait(p []byte) (int, error) {
+	if err := c.poller.wait(c.fd, unix.POLLIN, c.rdl, true); err != nil {
+		return 0, err
+	}
+	c.Stats.Waits++
+	return c.read(p, true)
+}
+
+func (c *Conn) read(p []byte, wakeable bool) (int, error) {
+	for {
+		c.Stats.Reads++
+		n, err := unix.Read(c.fd, p)
+		switch err {
+		case nil:
+			if n == 0 && len(p) > 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			c.Stats.EAGAINs++
+			if err := c.poller.wait(c.fd, unix.POLLIN, c.rdl, wakeable); err != nil {
+				return 0, err
+			}
+			c.Stats.Waits++
+			continue
+		}
+		return 0, os.NewSyscallError("read", err)
+	}
+}
+
+// Write wraps write(2) and writes all of p. A socket takes what fits in its
+// send buffer and returns the count, so a short write is normal, not an
+// error: the loop writes the rest. EAGAIN means the buffer is full: wait for
+// POLLOUT — the peer reading frees space — until the write deadline.
+// A peer that is gone shows up as EPIPE or ECONNRESET, returned as an error
+// with the bytes written so far. EPIPE also raises SIGPIPE, which would kill
+// a C program by default; the Go runtime catches it and ignores it for every
+// fd but 1 and 2 (see os/signal, "SIGPIPE"), so the error is all we see.
+func (c *Conn) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		c.Stats.Writes++
+		n, err := unix.Write(c.fd, p[done:])
+		if n > 0 { // on error n is -1: never add it
+			done += n
+		}
+		switch err {
+		case nil:
+			continue
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if err := c.waitWrite(); err != nil {
+				return done, err
+			}
+			continue
+		}
+		return done, os.NewSyscallError("write", err)
+	}
+	return done, nil
+}
+
+// SendFile wraps sendfile(2): the kernel copies n bytes of f, from off,
+// straight from the page cache to the socket, never through our memory. Like
+// write, it may send less than asked: the loop continues from the new offset
+// (sendfile advances it for us) and waits for POLLOUT on EAGAIN.
+func (c *Conn) SendFile(f *File, off, n int64) (int64, error) {
+	done := int64(0)
+	for done < n {
+		// One call moves at most 0x7ffff000 bytes (sendfile(2), NOTES).
+		chunk := min(n-done, 0x7ffff000)
+		c.Stats.Sendfiles++
+		m, err := unix.Sendfile(c.fd, f.FD(), &off, int(chunk))
+		if m > 0 {
+			done += int64(m)
+		}
+		switch err {
+		case nil:
+			if m == 0 { // end of file before n bytes: the file shrank under us
+				return done, io.ErrUnexpectedEOF
+			}
+			continue
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			if err := c.waitWrite(); err != nil {
+				return done, err
+			}
+			continue
+		}
+		return done, os.NewSyscallError("sendfile", err)
+	}
+	return done, nil
+}
+
+// waitWrite waits for room in the send buffer. A shutdown does not cut it
+// short: a response that has started is finished (or runs into the write
+// deadline).
+func (c *Conn) waitWrite() error {
+	c.Stats.EAGAINs++
+	if err := c.poller.wait(c.fd, unix.POLLOUT, c.wdl, false); err != nil {
+		return err
+	}
+	c.Stats.Waits++
+	return nil
+}
+
+// Close ends the connection politely. shutdown(SHUT_WR) sends our FIN after
+// the last response byte; then we read and discard whatever the client still
+// sends, until it closes its side (EOF), linger passes, or 256 KiB went by;
+// then close(2). Closing a socket that has unread bytes in its receive queue
+// makes the kernel send RST instead of FIN (RFC 1122, 4.2.2.13; tcp(7)), and
+// an RST can destroy response bytes the client has not read yet. scratch is
+// the caller's buffer to drain into, so closing allocates nothing.
+func (c *Conn) Close(scratch []byte, linger time.Duration) error {
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		// ENOTCONN: the peer reset the connection already; nothing to drain.
+		c.Abort()
+		return os.NewSyscallError("shutdown", err)
+	}
+	c.rdl = time.Now().Add(linger)
+	for drained := 0; drained < 256<<10; {
+		n, err := c.read(scratch, false)
+		if err != nil {
+			break // EOF (the polite end), the linger deadline, or a reset
+		}
+		drained += n
+	}
+	return c.Abort()
+}
+
+// Abort closes the connection at once: for a peer that is gone already
+// (EPIPE, ECONNRESET), or one we refuse to wait for.
+func (c *Conn) Abort() error {
+	if c.fd < 0 {
+		return nil
+	}
+	fd := c.fd
+	c.fd = -1
+	return closeFD(fd)
+}

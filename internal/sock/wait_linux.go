@@ -1,0 +1,220 @@
+package sock
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Strategy is what a wrapper does when the kernel answers EAGAIN: "not now,
+// this call would block". The fd is nonblocking, so something has to decide
+// how to wait for "now".
+type Strategy int
+
+const (
+	// Poll sleeps in ppoll(2) until the fd is ready, its deadline passes, or
+	// the Waker fires. The thread uses no CPU while it waits. The default.
+	Poll Strategy = iota
+	// Spin retries the call at once. It burns a whole core on a silent
+	// client and fills strace with EAGAIN: it exists to show what Poll saves.
+	Spin
+)
+
+// ParseStrategy maps the -wait flag's value to a Strategy.
+func ParseStrategy(s string) (Strategy, error) {
+	switch s {
+	case "poll":
+		return Poll, nil
+	case "spin":
+		return Spin, nil
+	}
+	return Poll, fmt.Errorf("unknown wait strategy %q (want poll or spin)", s)
+}
+
+func (s Strategy) String() string {
+	if s == Spin {
+		return "spin"
+	}
+	return "poll"
+}
+
+// Waker lets another goroutine — the one that receives SIGTERM — interrupt
+// a wait. It is an eventfd(2): every interruptible ppoll has it in its set,
+// so writing to it ends the sleep at once. It is never read back: once woken,
+// the server is shutting down and every later wait should end at once too.
+type Waker struct {
+	fd    int
+	woken atomic.Bool
+}
+
+// NewWaker wraps eventfd(2), nonblocking so Wake can never block the
+// signal-handling goroutine.
+func NewWaker() (*Waker, error) {
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("eventfd2", err)
+	}
+	return &Waker{fd: fd}, nil
+}
+
+// Wake marks the server as shutting down and wakes any ppoll that includes
+// the eventfd. The write adds 1 to the eventfd counter; EAGAIN would mean
+// the counter is full, i.e. it is readable already, which is all we need.
+func (w *Waker) Wake() error {
+	if w.woken.Swap(true) {
+		return nil
+	}
+	one := [8]byte{1} // a little-endian uint64 1, as eventfd(2) wants
+	for {
+		_, err := unix.Write(w.fd, one[:])
+		switch err {
+		case nil, unix.EAGAIN:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return os.NewSyscallError("write", err)
+	}
+}
+
+// Woken reports whether Wake has been called. Checking it costs no syscall.
+func (w *Waker) Woken() bool { return w != nil && w.woken.Load() }
+
+// Close releases the eventfd.
+func (w *Waker) Close() error { return closeFD(w.fd) }
+
+// Poller is how one serving loop waits: its strategy and its waker (nil
+// when nothing needs to interrupt it, as in some tests). The serial model has
+// one Poller, shared by its listener and the connection it is serving.
+type Poller struct {
+	Strategy Strategy
+	Waker    *Waker
+	// Idler, if set, is told when a wait has lasted IdleDelay — the server
+	// has gone quiet. The access log flushes its buffer then, so a busy
+	// server writes its log in batches instead of once per request.
+	Idler Idler
+}
+
+// Idler is work to do once the server goes quiet.
+type Idler interface {
+	Pending() bool // is there anything to do?
+	Idle()         // do it
+}
+
+// IdleDelay is how long a wait lasts before the Idler runs.
+const IdleDelay = 100 * time.Millisecond
+
+// wait blocks until fd reports one of events, deadline passes (zero: no
+// deadline) or, if wakeable, the Waker fires. It returns nil when the caller
+// should retry its system call, ErrTimeout, ErrShutdown, or a ppoll error.
+//
+// A nil return does not promise success: POLLERR and POLLHUP are reported
+// whatever we asked for, and the retried call is what turns them into an
+// errno (ECONNRESET, EPIPE) where the caller can see it.
+func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) error {
+	w := p.Waker
+	if !wakeable {
+		w = nil
+	}
+	if w.Woken() {
+		return ErrShutdown
+	}
+	if p.Strategy == Spin {
+		if p.Idler != nil && p.Idler.Pending() {
+			p.Idler.Idle()
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return ErrTimeout
+		}
+		return nil
+	}
+	fds := [2]unix.PollFd{{Fd: int32(fd), Events: events}}
+	n := 1
+	if w != nil {
+		fds[1] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
+		n = 2
+	}
+	for {
+		dl, idling := deadline, false
+		if p.Idler != nil && p.Idler.Pending() {
+			if t := time.Now().Add(IdleDelay); dl.IsZero() || t.Before(dl) {
+				dl, idling = t, true
+			}
+		}
+		_, err := p.ppoll(fds[:n], dl)
+		if err == ErrTimeout && idling {
+			p.Idler.Idle()
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 2 && fds[1].Revents != 0 {
+			return ErrShutdown
+		}
+		if fds[0].Revents != 0 {
+			return nil
+		}
+	}
+}
+
+// sleep waits for d, or until the Waker fires. It backs off after EMFILE:
+// the listener is still readable then (the connection is still queued), so
+// waiting on it would return at once and spin.
+func (p *Poller) sleep(d time.Duration) error {
+	if p.Waker.Woken() {
+		return ErrShutdown
+	}
+	var fds [1]unix.PollFd
+	n := 0
+	if p.Waker != nil {
+		fds[0] = unix.PollFd{Fd: int32(p.Waker.fd), Events: unix.POLLIN}
+		n = 1
+	}
+	ready, err := p.ppoll(fds[:n], time.Now().Add(d))
+	if err == ErrTimeout {
+		return nil
+	}
+	if err == nil && ready > 0 {
+		return ErrShutdown
+	}
+	return err
+}
+
+// ppoll wraps ppoll(2), which is how x/sys/unix.Poll reaches the kernel on
+// Linux and what strace shows. It returns how many fds are ready, or
+// ErrTimeout once deadline (zero: none) has passed.
+//
+// EINTR is retried with the time that is left: a signal handler ran while
+// we slept, and ppoll is never restarted automatically, whatever SA_RESTART
+// says (signal(7)). It happens often in Go — the runtime preempts threads with
+// SIGURG.
+func (p *Poller) ppoll(fds []unix.PollFd, deadline time.Time) (int, error) {
+	for {
+		var ts *unix.Timespec
+		var t unix.Timespec
+		if !deadline.IsZero() {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return 0, ErrTimeout
+			}
+			t = unix.NsecToTimespec(int64(left))
+			ts = &t
+		}
+		n, err := ppollFunc(fds, ts, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, os.NewSyscallError("ppoll", err)
+		case n == 0:
+			// ppoll's clock and ours may disagree by a hair: let the
+			// deadline check above decide, so a timeout is always ErrTimeout.
+			continue
+		}
+		return n, nil
+	}
+}
