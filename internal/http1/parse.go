@@ -1,0 +1,250 @@
+package http1
+
+import "bytes"
+
+// Parse parses one request head at the start of buf into req, reusing req's
+// storage. On success n is the number of bytes the head took, through the
+// empty line, so buf[n:] starts the body or the next pipelined request.
+//
+// It returns ErrIncomplete when buf holds a valid beginning of a head that
+// has not ended yet, and an *Error when the request must be refused —
+// including as soon as a prefix is already invalid or over a limit, so a
+// client cannot make us wait for bytes we would refuse anyway.
+func Parse(buf []byte, req *Request, lim Limits) (n int, err error) {
+	lim = lim.WithDefaults()
+	req.reset()
+
+	// Look no further than the limit allows. A head that has not ended
+	// within MaxHeaderBytes is too large, whatever follows.
+	head := buf
+	if len(head) > lim.MaxHeaderBytes {
+		head = head[:lim.MaxHeaderBytes]
+	}
+	n, err = parseHead(head, req, lim)
+	if err == ErrIncomplete && len(buf) >= lim.MaxHeaderBytes {
+		return 0, errHeadTooLarge // RFC 6585 §5
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+func parseHead(buf []byte, req *Request, lim Limits) (int, error) {
+	i, err := skipEmptyLines(buf)
+	if err != nil {
+		return 0, err
+	}
+
+	line, i, complete, err := nextLine(buf, i)
+	if err != nil {
+		return 0, err
+	}
+	if len(line) > lim.MaxRequestLine {
+		return 0, errLineTooLong // RFC 9112 §3
+	}
+	if err := parseRequestLine(line, !complete, req); err != nil {
+		return 0, err
+	}
+
+	var st headState
+	for {
+		line, next, complete, err := nextLine(buf, i)
+		if err != nil {
+			return 0, err
+		}
+		if !complete {
+			if len(line) == 0 {
+				return 0, ErrIncomplete
+			}
+			_, _, err := parseFieldLine(line, true)
+			return 0, err
+		}
+		i = next
+		if len(line) == 0 { // the empty line that ends the head
+			break
+		}
+		name, value, err := parseFieldLine(line, false)
+		if err != nil {
+			return 0, err
+		}
+		if len(req.Fields) >= lim.MaxHeaders {
+			return 0, errTooManyFields // RFC 6585 §5
+		}
+		req.Fields = append(req.Fields, Field{Name: name, Value: value})
+		if err := st.note(req, name, value); err != nil {
+			return 0, err
+		}
+	}
+	if err := st.finish(req); err != nil {
+		return 0, err
+	}
+	return i, nil
+}
+
+// skipEmptyLines returns the index of the first byte after any empty lines.
+// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
+// request-line, because some clients send an extra CRLF after a POST body.
+// They count toward MaxHeaderBytes, which bounds how many we skip.
+func skipEmptyLines(buf []byte) (int, error) {
+	i := 0
+	for i < len(buf) {
+		switch {
+		case buf[i] == '\n':
+			i++
+		case buf[i] != '\r':
+			return i, nil
+		case i+1 == len(buf):
+			return 0, ErrIncomplete
+		case buf[i+1] != '\n':
+			return 0, errBareCR
+		default:
+			i += 2
+		}
+	}
+	return 0, ErrIncomplete
+}
+
+// nextLine returns the line that starts at buf[i], without its terminator,
+// and the index just past the terminator. If no LF has arrived yet, complete
+// is false and line is what there is so far.
+//
+// RFC 9112 §2.2: lines end in CRLF, and a recipient MAY also accept a bare
+// LF. We do, so that `printf 'GET / HTTP/1.0\n\n' | nc` works. A bare CR is
+// never a line end: parsers that disagree about it are a classic smuggling
+// vector, so it is refused wherever it appears.
+func nextLine(buf []byte, i int) (line []byte, next int, complete bool, err error) {
+	line, next = buf[i:], len(buf)
+	if lf := bytes.IndexByte(line, '\n'); lf >= 0 {
+		line, next, complete = line[:lf], i+lf+1, true
+	}
+	// A trailing CR is the first half of CRLF — or, in an incomplete
+	// line, may yet become one.
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return nil, 0, false, errBareCR
+	}
+	return line, next, complete, nil
+}
+
+// parseRequestLine parses request-line = method SP request-target SP
+// HTTP-version (RFC 9112 §3). We take exactly one SP between the parts: the
+// RFC allows lenient whitespace parsing, but every leniency is a chance for
+// two parsers to disagree.
+//
+// When partial is true the line has not ended yet: what is there is checked,
+// and ErrIncomplete is returned if it could still become valid.
+func parseRequestLine(line []byte, partial bool, req *Request) error {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 { // still in the method
+		if !allIn(line, tchar) {
+			return errMethod
+		}
+		return incompleteOr(partial, errRequestLine)
+	}
+	req.Method = line[:sp]
+	if !isToken(req.Method) {
+		return errMethod // RFC 9110 §9.1
+	}
+
+	rest := line[sp+1:]
+	sp = bytes.IndexByte(rest, ' ')
+	if sp < 0 { // still in the target
+		if !validEncoded(rest, targetChar, true) {
+			return errTargetByte
+		}
+		return incompleteOr(partial, errRequestLine)
+	}
+	req.Target = rest[:sp]
+	if !validEncoded(req.Target, targetChar, false) {
+		return errTargetByte
+	}
+
+	version := rest[sp+1:]
+	if !isVersionPrefix(version) {
+		return errVersion
+	}
+	if partial {
+		return ErrIncomplete
+	}
+	if err := parseVersion(version, req); err != nil {
+		return err
+	}
+	// The version is judged before the target so that an HTTP/2 preface
+	// ("PRI * HTTP/2.0") is answered 505, which tells the client why.
+	return parseTarget(req)
+}
+
+func incompleteOr(partial bool, err error) error {
+	if partial {
+		return ErrIncomplete
+	}
+	return err
+}
+
+// versionPattern is HTTP-version = "HTTP" "/" DIGIT "." DIGIT (RFC 9112 §2.3),
+// with D standing for a DIGIT. The name is case-sensitive.
+const versionPattern = "HTTP/D.D"
+
+// isVersionPrefix reports whether v is versionPattern or a beginning of it.
+func isVersionPrefix(v []byte) bool {
+	if len(v) > len(versionPattern) {
+		return false
+	}
+	for i, b := range v {
+		if p := versionPattern[i]; p == 'D' && !isDigit(b) || p != 'D' && b != p {
+			return false
+		}
+	}
+	return true
+}
+
+// parseVersion accepts HTTP/1.0 and HTTP/1.1. Any other well-formed version
+// is answered 505 (RFC 9110 §15.6.6); anything else is not HTTP at all.
+func parseVersion(v []byte, req *Request) error {
+	if len(v) != len(versionPattern) || !isVersionPrefix(v) {
+		return errVersion
+	}
+	req.Major, req.Minor = int(v[5]-'0'), int(v[7]-'0')
+	if req.Major != 1 || req.Minor > 1 {
+		return errHTTPVersion
+	}
+	return nil
+}
+
+// parseFieldLine parses field-line = field-name ":" OWS field-value OWS
+// (RFC 9112 §5) and returns the name and the value without its OWS. As with
+// parseRequestLine, partial means the line has not ended yet.
+func parseFieldLine(line []byte, partial bool) (name, value []byte, err error) {
+	// RFC 9112 §5.2: a server MUST reject obs-fold with 400 or unfold it.
+	// Unfolding means rewriting the buffer; refusing is simpler and safer.
+	if line[0] == ' ' || line[0] == '\t' {
+		return nil, nil, errObsFold
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 { // still in the name
+		if !allIn(line, tchar) {
+			return nil, nil, errFieldName
+		}
+		return nil, nil, incompleteOr(partial, errFieldName)
+	}
+	name = line[:colon]
+	if len(name) == 0 {
+		return nil, nil, errFieldName
+	}
+	// RFC 9112 §5.1: whitespace before the colon MUST be answered 400, since
+	// "Transfer-Encoding : chunked" means chunked to some parsers only.
+	if last := name[len(name)-1]; last == ' ' || last == '\t' {
+		return nil, nil, errSpaceColon
+	}
+	if !isToken(name) {
+		return nil, nil, errFieldName
+	}
+	value = trimOWS(line[colon+1:])
+	if !allIn(value, fieldValueChar) {
+		return nil, nil, errFieldValue
+	}
+	return name, value, incompleteOr(partial, nil)
+}

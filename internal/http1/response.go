@@ -1,0 +1,137 @@
+package http1
+
+import (
+	"strconv"
+	"time"
+)
+
+// StatusText returns the reason phrase for the status codes rawserve sends,
+// or "" for any other code (RFC 9112 §4: the reason-phrase may be empty).
+func StatusText(code int) string {
+	switch code {
+	case 100:
+		return "Continue"
+	case 200:
+		return "OK"
+	case 204:
+		return "No Content"
+	case 206:
+		return "Partial Content"
+	case 301:
+		return "Moved Permanently"
+	case 302:
+		return "Found"
+	case 304:
+		return "Not Modified"
+	case 400:
+		return "Bad Request"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 408:
+		return "Request Timeout"
+	case 411:
+		return "Length Required"
+	case 413:
+		return "Content Too Large"
+	case 414:
+		return "URI Too Long"
+	case 416:
+		return "Range Not Satisfiable"
+	case 417:
+		return "Expectation Failed"
+	case 431:
+		return "Request Header Fields Too Large"
+	case 500:
+		return "Internal Server Error"
+	case 501:
+		return "Not Implemented"
+	case 503:
+		return "Service Unavailable"
+	case 505:
+		return "HTTP Version Not Supported"
+	}
+	return ""
+}
+
+// Head is what a response head needs. Zero values mean "omit", except
+// ContentLength, where 0 is a real length and a negative value omits it.
+type Head struct {
+	Status        int
+	ContentType   string
+	ContentLength int64     // < 0 omits the field; never written for 1xx and 204
+	Close         bool      // write "Connection: close"
+	KeepAlive10   bool      // write "Connection: keep-alive", for an HTTP/1.0 client that asked
+	Allow         string    // for 405 and OPTIONS
+	Location      string    // for redirects
+	LastModified  time.Time // omitted when zero; written as an IMF-fixdate
+}
+
+// AppendHead appends the status line, Date (unless date is empty), Server,
+// the fields h asks for, and the empty line that ends the head. It does not
+// allocate when dst has room.
+func AppendHead(dst []byte, h *Head, date []byte) []byte {
+	status := h.Status
+	if status < 100 || status > 999 {
+		// status-code is 3DIGIT (RFC 9112 §4); anything else is a bug in
+		// the server, and the honest answer to that is 500.
+		status = 500
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, StatusText(status)...)
+	dst = append(dst, "\r\n"...)
+
+	if len(date) > 0 {
+		dst = append(dst, "Date: "...)
+		dst = append(dst, date...)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "Server: rawserve\r\n"...)
+	dst = appendField(dst, "Content-Type: ", h.ContentType)
+	// RFC 9110 §8.6: a server MUST NOT send Content-Length in a 1xx or
+	// 204 response, whatever the caller filled in.
+	if h.ContentLength >= 0 && status >= 200 && status != 204 {
+		dst = append(dst, "Content-Length: "...)
+		dst = strconv.AppendInt(dst, h.ContentLength, 10)
+		dst = append(dst, "\r\n"...)
+	}
+	if !h.LastModified.IsZero() {
+		dst = append(dst, "Last-Modified: "...)
+		dst = appendIMFFixdate(dst, h.LastModified)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = appendField(dst, "Location: ", h.Location)
+	dst = appendField(dst, "Allow: ", h.Allow)
+	switch {
+	case h.Close:
+		dst = append(dst, "Connection: close\r\n"...)
+	case h.KeepAlive10:
+		dst = append(dst, "Connection: keep-alive\r\n"...)
+	}
+	return append(dst, "\r\n"...)
+}
+
+// appendField appends prefix, value and CRLF, or nothing if value is empty.
+// Values can come from a request (a Location built from its path, say), so
+// every control byte but HTAB is written as SP: a CR or LF let through here
+// would let a client inject fields of its own ("response splitting"). RFC
+// 9110 §5.5 allows a recipient the same replacement.
+func appendField(dst []byte, prefix, value string) []byte {
+	if value == "" {
+		return dst
+	}
+	dst = append(dst, prefix...)
+	for i := 0; i < len(value); i++ {
+		b := value[i]
+		if b < ' ' && b != '\t' || b == 0x7F {
+			b = ' '
+		}
+		dst = append(dst, b)
+	}
+	return append(dst, "\r\n"...)
+}
