@@ -1,0 +1,163 @@
+// Command rawserve is an HTTP server that talks to the Linux kernel through
+// raw system calls — socket, bind, listen, accept4, read, write, sendfile,
+// ppoll, shutdown, close — and serves one connection at a time.
+//
+// This file only reads flags, wires the packages together and handles
+// signals; every system call is made in internal/sock.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/serve"
+	"github.com/rawserve/rawserve/internal/sock"
+	"github.com/rawserve/rawserve/internal/static"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `Usage: rawserve [flags]
+
+rawserve is an HTTP/1.1 server built on raw Linux system calls. It serves
+one connection at a time: while one client is served, the others wait in
+the kernel's accept queue. With no -dir it serves a page that explains the
+system calls it made to answer you. GET /healthz answers 200 "ok".
+
+Flags:
+`
+
+// run is main without the exit, so tests can call it. It returns the exit
+// status: 0 after a clean shutdown, 1 when serving fails, 2 for bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rawserve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", ":8080", "listen `address`: IPv4:port, [IPv6]:port, or :port for all addresses (IPv6 and IPv4)")
+	dir := fs.String("dir", "", "serve files from `directory` (default: the embedded demo page)")
+	wait := fs.String("wait", "poll", "what to do on EAGAIN: poll (sleep in ppoll until ready) or spin (retry at once, burning a core; for demonstrations)")
+	backlog := fs.Int("backlog", 0, "accept queue length passed to listen(2); 0 means the kernel's maximum, net.core.somaxconn")
+	headerTimeout := fs.Duration("header-timeout", serve.DefaultHeaderTimeout, "longest time a request head may take to arrive")
+	idleTimeout := fs.Duration("idle-timeout", serve.DefaultIdleTimeout, "longest wait for the next request on a kept-alive connection")
+	writeTimeout := fs.Duration("write-timeout", serve.DefaultWriteTimeout, "longest time to write one response")
+	quiet := fs.Bool("quiet", false, "no access log")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2 // flag has printed the error and the usage
+	}
+	fail := func(status int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "rawserve: "+format+"\n", a...)
+		return status
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "rawserve", version())
+		return 0
+	}
+	if fs.NArg() > 0 {
+		return fail(2, "unexpected argument %q (flags start with -; see rawserve -h)", fs.Arg(0))
+	}
+	a, err := sock.ParseAddr(*addr)
+	if err != nil {
+		return fail(2, "-addr: %v", err)
+	}
+	strategy, err := sock.ParseStrategy(*wait)
+	if err != nil {
+		return fail(2, "-wait: %v", err)
+	}
+	for name, d := range map[string]time.Duration{"-header-timeout": *headerTimeout, "-idle-timeout": *idleTimeout, "-write-timeout": *writeTimeout} {
+		if d <= 0 {
+			return fail(2, "%s must be positive, not %v", name, d)
+		}
+	}
+	if *backlog < 0 {
+		return fail(2, "-backlog must be 0 (the kernel's maximum) or positive, not %d", *backlog)
+	}
+
+	cfg := serve.Config{
+		HeaderTimeout: *headerTimeout,
+		IdleTimeout:   *idleTimeout,
+		WriteTimeout:  *writeTimeout,
+		ErrorLog:      stderr,
+	}
+	if !*quiet {
+		cfg.AccessLog = stdout
+	}
+	if *dir != "" {
+		d, err := static.Open(*dir)
+		if err != nil {
+			return fail(1, "-dir: %v", err)
+		}
+		defer d.Close()
+		cfg.Dir = d
+	}
+
+	waker, err := sock.NewWaker()
+	if err != nil {
+		return fail(1, "%v", err)
+	}
+	defer waker.Close()
+	poller := &sock.Poller{Strategy: strategy, Waker: waker}
+	l, err := sock.Listen(a, *backlog, poller)
+	if err != nil {
+		return fail(1, "listen on %s: %v", a, err)
+	}
+	defer l.Close()
+	l.OnBackoff = func(err error, d time.Duration) {
+		fmt.Fprintf(stderr, "rawserve: %v; retrying in %v\n", err, d)
+	}
+
+	// The first SIGINT or SIGTERM wakes the server out of any wait: it
+	// stops accepting, finishes the response in flight and exits 0. A
+	// second one exits at once. Signals reach us as PID 1 too, because we
+	// install handlers (the kernel only drops PID 1's default actions).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(stderr, "rawserve: %v: shutting down\n", s)
+		if err := waker.Wake(); err != nil {
+			fmt.Fprintf(stderr, "rawserve: %v\n", err)
+			os.Exit(1)
+		}
+		s = <-sigs
+		fmt.Fprintf(stderr, "rawserve: second %v: exiting now\n", s)
+		os.Exit(1)
+	}()
+
+	where := l.Addr().String()
+	if a.Wildcard {
+		where = fmt.Sprintf("%s (all addresses, %s)", where, map[bool]string{true: "IPv6 and IPv4", false: "IPv4 only"}[l.Addr().Is6])
+	}
+	fmt.Fprintf(stderr, "rawserve: listening on %s (serial, wait=%s)\n", where, strategy)
+
+	if err := serve.Serial(l, poller, cfg); err != nil {
+		return fail(1, "%v", err)
+	}
+	fmt.Fprintln(stderr, "rawserve: stopped")
+	return 0
+}
+
+// version is the module version the go command stamped into the binary
+// (a pseudo-version from the VCS commit), or "devel" for go run.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
+}

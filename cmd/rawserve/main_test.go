@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The tests run the real binary, built once, as a user would.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rawserve-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "rawserve")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type server struct {
+	cmd            *exec.Cmd
+	addr           string // host:port it listens on
+	stdout, stderr *lockedBuffer
+	exited         chan struct{}
+	err            error // Wait's result, once exited is closed
+}
+
+var listening = regexp.MustCompile(`listening on (\S+)`)
+
+// runServer starts argv (the binary, or a wrapper around it) and waits for the
+// "listening on" line. The process is killed, by its PID, when the test ends.
+func runServer(t *testing.T, argv ...string) *server {
+	t.Helper()
+	s := &server{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	s.cmd = exec.Command(argv[0], argv[1:]...)
+	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
+			s.addr = m[1]
+			return s
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("%v exited before listening: %v\n%s", argv, s.err, s.stderr)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%v: no listening line in 10s:\n%s", argv, s.stderr)
+	return nil
+}
+
+func start(t *testing.T, args ...string) *server {
+	t.Helper()
+	return runServer(t, append([]string{binary, "-addr", "127.0.0.1:0"}, args...)...)
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (s *server) wait(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.exited:
+	case <-time.After(within):
+		t.Fatalf("still running %v later\nstderr:\n%s", within, s.stderr)
+	}
+	var ee *exec.ExitError
+	if errors.As(s.err, &ee) {
+		return ee.ExitCode()
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return 0
+}
+
+// child returns the PID of the process a wrapper (strace, unshare) started.
+func (s *server) child(t *testing.T) int {
+	t.Helper()
+	pid := s.cmd.Process.Pid
+	for i := 0; i < 200; i++ {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		var child int
+		if _, err := fmt.Sscan(string(b), &child); err == nil {
+			return child
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no child of %d found", pid)
+	return 0
+}
+
+func (s *server) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + s.addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestServesPageHealthzAndExits0(t *testing.T) {
+	s := start(t)
+	if code, body := s.get(t, "/"); code != 200 || !strings.Contains(body, "accept4") {
+		t.Errorf("GET /: %d, %.80q", code, body)
+	}
+	if code, body := s.get(t, "/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("GET /healthz: %d %q", code, body)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t, 2*time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0\n%s", code, s.stderr)
+	}
+	// The buffered access log is written out at exit.
+	if n := strings.Count(s.stdout.String(), "\n"); n != 2 || !strings.Contains(s.stdout.String(), `"GET /healthz HTTP/1.1" 200 3`) {
+		t.Errorf("access log:\n%s", s.stdout)
+	}
+}
+
+func TestServesDirQuiet(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>hi</h1>"), 0o644)
+	s := start(t, "-dir", dir, "-quiet")
+	if code, body := s.get(t, "/"); code != 200 || body != "<h1>hi</h1>" {
+		t.Errorf("GET /: %d %q", code, body)
+	}
+	if code, _ := s.get(t, "/nothing-here"); code != 404 {
+		t.Errorf("GET /nothing-here: %d", code)
+	}
+	s.cmd.Process.Signal(syscall.SIGINT)
+	if code := s.wait(t, 2*time.Second); code != 0 {
+		t.Errorf("exit %d after SIGINT", code)
+	}
+	if s.stdout.String() != "" {
+		t.Errorf("-quiet, yet stdout has:\n%s", s.stdout)
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	s := runServer(t, binary, "-addr", "[::1]:0")
+	if !strings.HasPrefix(s.addr, "[::1]:") {
+		t.Fatalf("listening on %s", s.addr)
+	}
+	if code, _ := s.get(t, "/healthz"); code != 200 {
+		t.Errorf("GET over IPv6: %d", code)
+	}
+}
+
+// SIGTERM while a large response is in flight to a slow reader: the
+// response completes, then the process exits 0.
+func TestSIGTERMFinishesInFlight(t *testing.T) {
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("rawserve"), 4<<20) // 32 MiB
+	os.WriteFile(filepath.Join(dir, "big"), big, 0o644)
+	s := start(t, "-dir", dir)
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	if _, err := br.Peek(1); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond) // the server is stopping, the response unfinished
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || !bytes.Equal(body, big) {
+		t.Fatalf("in-flight response: %d of %d bytes, %v", len(body), len(big), err)
+	}
+	if code := s.wait(t, 3*time.Second); code != 0 {
+		t.Errorf("exit %d, want 0\n%s", code, s.stderr)
+	}
+}
+
+// A second signal does not wait for anything.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "big"), make([]byte, 64<<20), 0o644)
+	s := start(t, "-dir", dir, "-write-timeout", "1m")
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	time.Sleep(200 * time.Millisecond)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-s.exited:
+		t.Fatal("exited on the first signal with a response in flight")
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t, 2*time.Second); code == 0 {
+		t.Error("exit 0 after a forced stop; want non-zero")
+	}
+}
+
+func TestAddressInUse(t *testing.T) {
+	first := start(t)
+	cmd := exec.Command(binary, "-addr", first.addr)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("second instance: %v, want exit status 1", err)
+	}
+	want := "rawserve: listen on " + first.addr + ": bind: address already in use\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
+func TestBadUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"-wait", "busy"}, 2, `-wait: unknown wait strategy "busy"`},
+		{[]string{"-addr", "8080"}, 2, `-addr: address "8080"`},
+		{[]string{"-addr", "example.com:80"}, 2, "not resolved"},
+		{[]string{"-header-timeout", "0s"}, 2, "-header-timeout must be positive"},
+		{[]string{"-backlog", "-1"}, 2, "-backlog must be"},
+		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
+		{[]string{"serve"}, 2, `unexpected argument "serve"`},
+		{[]string{"-dir", "/no/such/dir"}, 1, "-dir: "},
+		{[]string{"-addr", "127.0.0.1:1", "-backlog", "1"}, 1, "bind: permission denied"},
+	} {
+		if tc.msg == "bind: permission denied" && os.Geteuid() == 0 {
+			continue // root may bind low ports
+		}
+		cmd := exec.Command(binary, tc.args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != tc.code {
+			t.Errorf("%v: %v, want exit %d", tc.args, err, tc.code)
+		}
+		if !strings.Contains(stderr.String(), tc.msg) || strings.Contains(stderr.String(), "goroutine ") {
+			t.Errorf("%v: stderr %q, want %q and no stack trace", tc.args, stderr.String(), tc.msg)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	out, err := exec.Command(binary, "-h").CombinedOutput()
+	if err != nil {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, flag := range []string{"-addr", "-dir", "-wait", "-backlog", "-header-timeout", "-idle-timeout", "-write-timeout", "-quiet", "-version"} {
+		if !bytes.Contains(out, []byte("  "+flag)) {
+			t.Errorf("-h does not document %s", flag)
+		}
+	}
+	out, err = exec.Command(binary, "-version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "rawserve ") {
+		t.Errorf("-version: %q %v", out, err)
+	}
+}
+
+// As PID 1 of a new PID namespace — the container case — the kernel
+// ignores signals for which PID 1 has no handler. rawserve installs its own,
+// so SIGTERM still stops it cleanly. The client stays on loopback.
+func TestPID1(t *testing.T) {
+	if err := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "true").Run(); err != nil {
+		t.Skipf("cannot make a PID namespace here (unshare: %v)", err)
+	}
+	s := runServer(t, "unshare", "--pid", "--fork", "--mount-proc", binary, "-addr", "127.0.0.1:0", "-quiet")
+	if code, _ := s.get(t, "/healthz"); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+	pid := s.child(t) // unshare forks rawserve: its host PID
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if !regexp.MustCompile(`(?m)^NSpid:\s+\d+\s+1$`).Match(status) {
+		t.Fatalf("not PID 1 in its namespace:\n%s", status)
+	}
+	start := time.Now()
+	syscall.Kill(pid, syscall.SIGTERM)
+	if code := s.wait(t, 2*time.Second); code != 0 {
+		t.Errorf("as PID 1: exit %d after SIGTERM\n%s", code, s.stderr)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("as PID 1: took %v to stop", d)
+	}
+}

@@ -1,0 +1,105 @@
+// Package page renders rawserve's embedded default page: the one served
+// when no -dir is given. It tells the visitor what the server just asked
+// of the kernel to answer them — the accept4 calls, the waits, the reads —
+// with the numbers of their own connection.
+package page
+
+import (
+	_ "embed"
+	"strconv"
+	"strings"
+)
+
+//go:embed index.html
+var tmpl string
+
+// Info is what the server knows about the request it is answering.
+type Info struct {
+	Peer, Listener string // "127.0.0.1:41234", "127.0.0.1:8080"
+	ListenerPort   int
+	FD, ListenFD   int
+	Wait           string // the wait strategy: poll or spin
+
+	AcceptCalls, AcceptEAGAINs, AcceptWaits int // how the connection was accepted
+
+	Request   int    // 1 for the first request on this connection
+	Reads     int    // read(2) calls that brought this request in
+	ReadWaits int    // waits between them
+	Head      []byte // the request head, as the client sent it
+}
+
+// parts is the template cut at its {{name}} markers: even entries are
+// literal HTML, odd entries are names. Cut once, at start-up.
+var parts = strings.Split(tmpl, "{{")
+
+// Append appends the rendered page to dst. Everything that came from the
+// client (the request head) is HTML-escaped.
+func Append(dst []byte, in *Info) []byte {
+	dst = append(dst, parts[0]...)
+	for _, p := range parts[1:] {
+		name, rest, _ := strings.Cut(p, "}}")
+		dst = in.appendField(dst, name)
+		dst = append(dst, rest...)
+	}
+	return dst
+}
+
+func (in *Info) appendField(dst []byte, name string) []byte {
+	switch name {
+	case "peer":
+		return AppendEscaped(dst, in.Peer)
+	case "listener":
+		return AppendEscaped(dst, in.Listener)
+	case "port":
+		return strconv.AppendInt(dst, int64(in.ListenerPort), 10)
+	case "fd":
+		return strconv.AppendInt(dst, int64(in.FD), 10)
+	case "listenfd":
+		return strconv.AppendInt(dst, int64(in.ListenFD), 10)
+	case "wait":
+		return AppendEscaped(dst, in.Wait)
+	case "accept.calls":
+		return strconv.AppendInt(dst, int64(in.AcceptCalls), 10)
+	case "accept.eagains":
+		return strconv.AppendInt(dst, int64(in.AcceptEAGAINs), 10)
+	case "accept.waits":
+		return strconv.AppendInt(dst, int64(in.AcceptWaits), 10)
+	case "request":
+		return strconv.AppendInt(dst, int64(in.Request), 10)
+	case "reads":
+		return strconv.AppendInt(dst, int64(in.Reads), 10)
+	case "read.waits":
+		return strconv.AppendInt(dst, int64(in.ReadWaits), 10)
+	case "head.len":
+		return strconv.AppendInt(dst, int64(len(in.Head)), 10)
+	case "head":
+		return AppendEscaped(dst, string(in.Head))
+	}
+	return append(dst, "{{?"+name+"}}"...)
+}
+
+// AppendEscaped appends s with the five HTML-special characters escaped,
+// and CR and LF made visible, as strace would print them.
+func AppendEscaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '<':
+			dst = append(dst, "&lt;"...)
+		case '>':
+			dst = append(dst, "&gt;"...)
+		case '&':
+			dst = append(dst, "&amp;"...)
+		case '"':
+			dst = append(dst, "&#34;"...)
+		case '\'':
+			dst = append(dst, "&#39;"...)
+		case '\r':
+			dst = append(dst, `\r`...)
+		case '\n':
+			dst = append(dst, "\\n\n"...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}

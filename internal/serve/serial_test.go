@@ -1,0 +1,425 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/sock"
+	"github.com/rawserve/rawserve/internal/static"
+)
+
+// syncBuffer is an access log the test can read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testServer struct {
+	addr string
+	log  *syncBuffer
+	errs *syncBuffer
+	stop func() error // wakes the server and waits for Serial to return
+}
+
+// start runs Serial on a random loopback port until the test ends.
+func start(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	w, err := sock.NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &sock.Poller{Waker: w}
+	a, _ := sock.ParseAddr("127.0.0.1:0")
+	l, err := sock.Listen(a, 0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{addr: l.Addr().String(), log: &syncBuffer{}, errs: &syncBuffer{}}
+	cfg.AccessLog, cfg.ErrorLog = ts.log, ts.errs
+	done := make(chan error, 1)
+	go func() { done <- Serial(l, p, cfg) }()
+	var once sync.Once
+	var serr error
+	ts.stop = func() error {
+		once.Do(func() {
+			w.Wake()
+			select {
+			case serr = <-done:
+			case <-time.After(10 * time.Second):
+				serr = errors.New("Serial did not return 10s after shutdown")
+			}
+			l.Close()
+			w.Close()
+		})
+		return serr
+	}
+	t.Cleanup(func() {
+		if err := ts.stop(); err != nil {
+			t.Error(err)
+		}
+		if e := ts.errs.String(); e != "" {
+			t.Errorf("error log:\n%s", e)
+		}
+	})
+	return ts
+}
+
+func (ts *testServer) dial(t *testing.T) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c
+}
+
+func get(path string) string {
+	return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"
+}
+
+func readResp(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("reading response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading body: %v", err)
+	}
+	return resp, string(body)
+}
+
+// expectClosed checks the server closed the connection (EOF, no bytes).
+func expectClosed(t *testing.T, br *bufio.Reader) {
+	t.Helper()
+	if b, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("want EOF, got byte %q err %v", b, err)
+	}
+}
+
+func TestKeepAliveAndPipelining(t *testing.T) {
+	ts := start(t, Config{})
+	c := ts.dial(t)
+	br := bufio.NewReader(c)
+	for i := 0; i < 3; i++ {
+		io.WriteString(c, get("/healthz"))
+		resp, body := readResp(t, br, "GET")
+		if resp.StatusCode != 200 || body != "ok\n" || resp.Close {
+			t.Fatalf("request %d: %d %q close=%v", i, resp.StatusCode, body, resp.Close)
+		}
+		if resp.Header.Get("Date") == "" || resp.Header.Get("Server") != "rawserve" || resp.Header.Get("Content-Type") == "" {
+			t.Errorf("headers: %v", resp.Header)
+		}
+	}
+	// Pipelined, with a discarded GET body in between: answered in order.
+	io.WriteString(c, get("/nope")+"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"+
+		"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"+"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	for _, want := range []struct {
+		method string
+		status int
+	}{{"GET", 404}, {"GET", 200}, {"HEAD", 200}, {"GET", 200}} {
+		resp, body := readResp(t, br, want.method)
+		if resp.StatusCode != want.status {
+			t.Fatalf("pipelined %s: status %d (%q), want %d", want.method, resp.StatusCode, body, want.status)
+		}
+		if want.method == "HEAD" && (body != "" || resp.ContentLength <= 0) {
+			t.Errorf("HEAD: body %q, Content-Length %d: want GET's length and no body", body, resp.ContentLength)
+		}
+	}
+	expectClosed(t, br)
+}
+
+func TestHTTP10(t *testing.T) {
+	ts := start(t, Config{})
+	c := ts.dial(t)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+	resp, _ := readResp(t, br, "GET")
+	if resp.StatusCode != 200 || resp.Header.Get("Connection") != "keep-alive" {
+		t.Fatalf("1.0 keep-alive: %d, Connection %q", resp.StatusCode, resp.Header.Get("Connection"))
+	}
+	io.WriteString(c, "GET /healthz HTTP/1.0\r\n\r\n") // LF-only would do too; this one asks nothing
+	resp, _ = readResp(t, br, "GET")
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.Status)
+	}
+	expectClosed(t, br)
+}
+
+// Requests the server cannot frame or will not serve get a status and, when
+// framing is uncertain, a close.
+func TestErrorsAndClose(t *testing.T) {
+	ts := start(t, Config{MaxBody: 100})
+	for _, tc := range []struct {
+		req    string
+		status int
+		closed bool
+	}{
+		{"GET / HTTP/1.1\r\n\r\n", 400, true}, // no Host
+		{"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", 400, true},
+		{"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, true},
+		{"GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 20<<10) + "\r\n\r\n", 431, true},
+		{"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, true},
+		{"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n", 413, true},
+		{"GET / HTTP/1.1\r\nHost: x\r\nExpect: nothing\r\n\r\n", 417, true},
+		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", 405, false},
+		{"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501, false},
+		{"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 204, false},
+	} {
+		c := ts.dial(t)
+		br := bufio.NewReader(c)
+		io.WriteString(c, tc.req)
+		method := strings.Fields(tc.req)[0]
+		resp, _ := readResp(t, br, method)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%.40q: status %d, want %d", tc.req, resp.StatusCode, tc.status)
+			continue
+		}
+		if tc.status == 405 && resp.Header.Get("Allow") != allow || tc.status == 204 && resp.Header.Get("Allow") != allow {
+			t.Errorf("%.40q: Allow %q", tc.req, resp.Header.Get("Allow"))
+		}
+		if tc.closed {
+			if !resp.Close {
+				t.Errorf("%.40q: no Connection: close", tc.req)
+			}
+			expectClosed(t, br)
+		} else {
+			io.WriteString(c, get("/healthz"))
+			if resp, _ := readResp(t, br, "GET"); resp.StatusCode != 200 {
+				t.Errorf("%.40q: next request on the connection: %d", tc.req, resp.StatusCode)
+			}
+		}
+		c.Close()
+	}
+}
+
+// The serial model: while one client holds the server, the next waits in
+// the accept queue; the idle timeout bounds how long.
+func TestSerialIdleTimeout(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	ts := start(t, Config{IdleTimeout: idle})
+	a := ts.dial(t)
+	abr := bufio.NewReader(a)
+	io.WriteString(a, get("/healthz"))
+	readResp(t, abr, "GET")
+	// a now idles on a kept-alive connection.
+	b := ts.dial(t)
+	start := time.Now()
+	io.WriteString(b, get("/healthz"))
+	resp, _ := readResp(t, bufio.NewReader(b), "GET")
+	waited := time.Since(start)
+	if resp.StatusCode != 200 || waited < idle/2 {
+		t.Errorf("second client: %d after %v; want 200 only once the first client's idle timeout (%v) passed", resp.StatusCode, waited, idle)
+	}
+	expectClosed(t, abr) // the idle client was let go, silently
+}
+
+// A second client is served as soon as the first one leaves.
+func TestSerialSecondAfterFirst(t *testing.T) {
+	ts := start(t, Config{IdleTimeout: 10 * time.Second})
+	a := ts.dial(t)
+	abr := bufio.NewReader(a)
+	io.WriteString(a, get("/healthz"))
+	readResp(t, abr, "GET")
+	b := ts.dial(t)
+	io.WriteString(b, get("/healthz"))
+	got := make(chan time.Time)
+	go func() {
+		http.ReadResponse(bufio.NewReader(b), nil)
+		got <- time.Now()
+	}()
+	select {
+	case <-got:
+		t.Fatal("second client served while the first still held the serial server")
+	case <-time.After(300 * time.Millisecond):
+	}
+	left := time.Now()
+	a.Close()
+	if d := (<-got).Sub(left); d > 2*time.Second {
+		t.Errorf("second client served %v after the first left", d)
+	}
+}
+
+// A client that sends nothing is cut off at the header timeout, with no
+// response: there was no request to answer.
+func TestHeaderTimeoutSilent(t *testing.T) {
+	const ht = 300 * time.Millisecond
+	ts := start(t, Config{HeaderTimeout: ht})
+	c := ts.dial(t)
+	start := time.Now()
+	expectClosed(t, bufio.NewReader(c))
+	if d := time.Since(start); d < ht*3/4 || d > ht+2*time.Second {
+		t.Errorf("silent client closed after %v, header timeout %v", d, ht)
+	}
+}
+
+// Slowloris: one header byte every 50ms. Each byte is progress, but the
+// head as a whole must arrive within the header timeout: 408, then close.
+func TestHeaderTimeoutSlowloris(t *testing.T) {
+	const ht = 500 * time.Millisecond
+	ts := start(t, Config{HeaderTimeout: ht})
+	c := ts.dial(t)
+	stop := make(chan struct{})
+	go func() {
+		req := get("/healthz")
+		for i := 0; i < len(req); i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if _, err := c.Write([]byte{req[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	start := time.Now()
+	resp, _ := readResp(t, bufio.NewReader(c), "GET")
+	if resp.StatusCode != 408 || !resp.Close {
+		t.Errorf("slowloris: %d close=%v, want 408 and close", resp.StatusCode, resp.Close)
+	}
+	if d := time.Since(start); d > ht+time.Second {
+		t.Errorf("cut off after %v, header timeout %v", d, ht)
+	}
+}
+
+// The default page tells the client about its own connection, and escapes
+// what the client sent.
+func TestDefaultPage(t *testing.T) {
+	ts := start(t, Config{})
+	c := ts.dial(t)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Test: <script>alert(1)</script>\r\nConnection: close\r\n\r\n")
+	resp, body := readResp(t, bufio.NewReader(c), "GET")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	_, port, _ := net.SplitHostPort(ts.addr)
+	for _, want := range []string{"accept4", "read(2)", "&lt;script&gt;alert(1)&lt;/script&gt;", "local port is <b>" + port + "</b>", c.LocalAddr().String()} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script>") || strings.Contains(body, "{{") {
+		t.Error("page has unescaped client bytes or an unfilled marker")
+	}
+}
+
+func TestAccessLog(t *testing.T) {
+	ts := start(t, Config{})
+	c := ts.dial(t)
+	io.WriteString(c, "GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	readResp(t, bufio.NewReader(c), "GET")
+	// The log is flushed once the server has been idle for a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(ts.log.String(), "\n") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	line := ts.log.String()
+	if !strings.HasPrefix(line, "127.0.0.1 - - [") || !strings.Contains(line, `] "GET /healthz?probe=1 HTTP/1.1" 200 3 0.`) {
+		t.Errorf("access log: %q", line)
+	}
+}
+
+func TestDir(t *testing.T) {
+	root := t.TempDir()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: several sendfile calls
+	os.WriteFile(filepath.Join(root, "big.bin"), big, 0o644)
+	os.Mkdir(filepath.Join(root, "sub"), 0o755)
+	os.WriteFile(filepath.Join(root, "sub", "index.html"), []byte("<p>sub</p>"), 0o644)
+	os.WriteFile(filepath.Join(root, ".secret"), []byte("no"), 0o644)
+	d, err := static.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() }) // after the server stops: cleanups run last-in, first-out
+	ts := start(t, Config{Dir: d})
+	c := ts.dial(t)
+	br := bufio.NewReader(c)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/big.bin", 200, string(big)},
+		{"HEAD", "/big.bin", 200, ""},
+		{"GET", "/sub", 301, "301 Moved Permanently\n"},
+		{"GET", "/sub/", 200, "<p>sub</p>"},
+		{"GET", "/.secret", 404, "404 Not Found\n"},
+		{"GET", "/missing", 404, "404 Not Found\n"},
+		{"GET", "/%2e%2e/%2e%2e/etc/passwd", 400, "400 Bad Request\n"},
+		{"GET", "/healthz", 200, "ok\n"},
+	} {
+		io.WriteString(c, tc.method+" "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, body := readResp(t, br, tc.method)
+		if resp.StatusCode != tc.status || body != tc.body {
+			t.Errorf("%s %s: %d, %d bytes; want %d, %d bytes", tc.method, tc.path, resp.StatusCode, len(body), tc.status, len(tc.body))
+		}
+		if tc.path == "/big.bin" && resp.ContentLength != int64(len(big)) {
+			t.Errorf("%s %s: Content-Length %d", tc.method, tc.path, resp.ContentLength)
+		}
+		if tc.status == 301 && resp.Header.Get("Location") != "/sub/" {
+			t.Errorf("Location %q", resp.Header.Get("Location"))
+		}
+		if resp.Close {
+			c = ts.dial(t)
+			br = bufio.NewReader(c)
+		}
+	}
+}
+
+// Shutdown finishes the response in flight — a large file to a slow
+// reader — and then Serial returns.
+func TestShutdownFinishesResponse(t *testing.T) {
+	root := t.TempDir()
+	big := bytes.Repeat([]byte("x"), 8<<20)
+	os.WriteFile(filepath.Join(root, "big"), big, 0o644)
+	d, err := static.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ts := start(t, Config{Dir: d})
+	c := ts.dial(t)
+	io.WriteString(c, get("/big"))
+	br := bufio.NewReader(c)
+	if _, err := br.Peek(1); err != nil { // the response has started
+		t.Fatal(err)
+	}
+	stopped := make(chan error)
+	go func() { stopped <- ts.stop() }()
+	time.Sleep(100 * time.Millisecond)
+	resp, body := readResp(t, br, "GET")
+	if resp.StatusCode != 200 || len(body) != len(big) {
+		t.Fatalf("in-flight response: %d, %d of %d bytes", resp.StatusCode, len(body), len(big))
+	}
+	expectClosed(t, br) // and no further request is read
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}

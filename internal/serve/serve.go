@@ -1,0 +1,307 @@
+// Package serve holds rawserve's serving loops. Serial, the model this
+// project teaches first, serves one connection at a time: accept it, answer
+// its requests until it closes, goes idle or errs, then accept the next.
+// Clients that arrive meanwhile wait in the kernel's accept queue.
+package serve
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/http1"
+	"github.com/rawserve/rawserve/internal/sock"
+	"github.com/rawserve/rawserve/internal/static"
+)
+
+// Config is what a serving loop needs to know. Zero durations and limits
+// take the defaults below.
+type Config struct {
+	// HeaderTimeout bounds how long a request head may take to arrive,
+	// counted from accept for a connection's first request and from the
+	// first byte for later ones. A silent client, or one that sends a
+	// byte a second (slowloris), is cut off when it passes.
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a kept-alive
+	// connection. While one client holds the serial server, everyone else
+	// waits: these bounds are what keep that wait short.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds the writing of one response.
+	WriteTimeout time.Duration
+	// Linger bounds the drain of a polite close (sock.Conn.Close).
+	Linger time.Duration
+	// Limits bound the request head; MaxBody the request bodies that are
+	// read and discarded (GET with a body) rather than refused with 413.
+	Limits  http1.Limits
+	MaxBody int64
+
+	Dir       *static.Dir // files to serve; nil serves the embedded page
+	AccessLog io.Writer   // nil: no access log
+	ErrorLog  io.Writer   // nil: os.Stderr
+}
+
+// The defaults: short, because in the serial model every second one client
+// holds the server is a second every other client waits.
+const (
+	DefaultHeaderTimeout = 5 * time.Second
+	DefaultIdleTimeout   = 2 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultLinger        = 500 * time.Millisecond
+	DefaultMaxBody       = 64 << 10
+)
+
+func (c *Config) defaults() {
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Linger <= 0 {
+		c.Linger = DefaultLinger
+	}
+	c.Limits = c.Limits.WithDefaults()
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.ErrorLog == nil {
+		c.ErrorLog = os.Stderr
+	}
+}
+
+// Serial runs the serial model on l until the poller's Waker fires, then
+// returns nil; it returns an error only if accept4 fails in a way retrying
+// cannot mend. p must be the Poller l was created with.
+func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
+	s := newServer(l, p, cfg)
+	defer s.flushLog()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, sock.ErrShutdown) {
+				return nil
+			}
+			return err
+		}
+		s.serveConn(c)
+	}
+}
+
+// server is one serving loop's state: configuration and the buffers every
+// connection reuses, so a request allocates nothing it can avoid.
+type server struct {
+	cfg    Config
+	l      *sock.Listener
+	poller *sock.Poller
+	log    *accessLog
+	clock  http1.Clock
+	req    http1.Request
+	rbuf   []byte // request bytes; a connection's unread input is always a prefix of it
+	wbuf   []byte // response head, and the body when it is in memory
+	body   []byte // the rendered page
+	peer   []byte // the client's IP, formatted once per connection
+}
+
+func newServer(l *sock.Listener, p *sock.Poller, cfg Config) *server {
+	cfg.defaults()
+	s := &server{
+		cfg:    cfg,
+		l:      l,
+		poller: p,
+		// Room for the largest head we accept and some body or pipelined
+		// requests behind it: a head that fills it is over the limit (431).
+		rbuf: make([]byte, cfg.Limits.MaxHeaderBytes+4096),
+		wbuf: make([]byte, 0, 4096),
+	}
+	if cfg.AccessLog != nil {
+		s.log = newAccessLog(cfg.AccessLog)
+		p.Idler = s.log
+	}
+	return s
+}
+
+func (s *server) flushLog() {
+	if s.log != nil {
+		s.log.Idle()
+	}
+}
+
+func (s *server) logf(format string, args ...any) {
+	errorf(s.cfg.ErrorLog, format, args...)
+}
+
+// serveConn answers one connection's requests in order until it must close.
+func (s *server) serveConn(c *sock.Conn) {
+	s.peer = append(s.peer[:0], c.Peer.IPString()...)
+	buf := s.rbuf[:0] // bytes read and not yet consumed
+	for nreq := 1; ; nreq++ {
+		var ok bool
+		var r round
+		r.n = nreq
+		buf, ok = s.readHead(c, buf, &r)
+		if !ok {
+			return
+		}
+		keep := s.respond(c, &r)
+		if s.log != nil {
+			s.log.add(&r.line)
+		}
+		if !keep {
+			s.close(c, r.abort)
+			return
+		}
+		// The head has been answered; drop it and the body behind it.
+		buf = s.shift(buf, r.head)
+		if buf, ok = s.discard(c, buf, r.bodyLeft); !ok {
+			return
+		}
+		if s.poller.Waker.Woken() {
+			s.close(c, false) // shutting down: the response in flight is done
+			return
+		}
+	}
+}
+
+// round is one request and its response, as the log will tell it.
+type round struct {
+	n        int   // request number on this connection, from 1
+	head     int   // bytes of buf the head takes
+	bodyLeft int64 // body bytes still to discard after responding
+	reads    int   // read(2) calls that brought the head in
+	waits    int
+	abort    bool // the peer is gone: close without the polite drain
+	line     line
+}
+
+// readHead reads until buf holds a complete request head, which it parses
+// into s.req. If it returns false, it has already answered (or not) and
+// closed the connection.
+func (s *server) readHead(c *sock.Conn, buf []byte, r *round) ([]byte, bool) {
+	reads0, waits0 := c.Stats.Reads, c.Stats.Waits
+	r.line.peer = s.peer
+	r.line.start = time.Now()
+	var deadline time.Time
+	switch {
+	case len(buf) > 0: // a pipelined request: its first bytes are here
+		deadline = r.line.start.Add(s.cfg.HeaderTimeout)
+	case r.n == 1:
+		deadline = c.Accept.Time.Add(s.cfg.HeaderTimeout)
+	default:
+		deadline = r.line.start.Add(s.cfg.IdleTimeout)
+	}
+	parse := len(buf) > 0
+	for {
+		if parse {
+			n, err := http1.Parse(buf, &s.req, s.cfg.Limits)
+			if err == nil {
+				r.head = n
+				r.reads, r.waits = c.Stats.Reads-reads0, c.Stats.Waits-waits0
+				return buf, true
+			}
+			var perr *http1.Error
+			if errors.As(err, &perr) {
+				s.reject(c, r, perr.Status)
+				return nil, false
+			}
+		}
+		c.SetReadDeadline(deadline)
+		var m int
+		var err error
+		if len(buf) == 0 && r.n > 1 {
+			m, err = c.ReadWait(buf[len(buf):cap(buf)])
+		} else {
+			m, err = c.Read(buf[len(buf):cap(buf)])
+		}
+		if err != nil {
+			switch {
+			case len(buf) > 0 && errors.Is(err, sock.ErrTimeout):
+				s.reject(c, r, 408) // part of a head, and then too slow
+			case len(buf) > 0 && err == io.EOF:
+				s.reject(c, r, 400) // the client stopped mid-head
+			case err == io.EOF, errors.Is(err, sock.ErrTimeout), errors.Is(err, sock.ErrShutdown):
+				s.close(c, false) // between requests: nothing is owed
+			default:
+				s.connError(err)
+				s.close(c, true)
+			}
+			return nil, false
+		}
+		if len(buf) == 0 {
+			// The first byte of this head: from now on the head timeout,
+			// not the idle timeout, bounds it.
+			r.line.start = time.Now()
+			deadline = r.line.start.Add(s.cfg.HeaderTimeout)
+		}
+		// Parse again only if a line may have ended (or the head is long
+		// enough to break a limit): a client sending a byte at a time must
+		// not make us re-read its whole head for every byte.
+		parse = bytes.IndexByte(buf[len(buf):len(buf)+m], '\n') >= 0 || len(buf)+m >= s.cfg.Limits.MaxRequestLine
+		buf = buf[:len(buf)+m]
+	}
+}
+
+// shift drops the first n bytes of buf, moving the rest to the front of
+// rbuf, so buf is always a prefix of rbuf and has all of it to grow into.
+func (s *server) shift(buf []byte, n int) []byte {
+	return s.rbuf[:copy(s.rbuf, buf[n:])]
+}
+
+// discard reads and drops k bytes of request body: what is buffered first,
+// then fresh reads. Whatever follows the body stays in buf — it is the next
+// pipelined request.
+func (s *server) discard(c *sock.Conn, buf []byte, k int64) ([]byte, bool) {
+	c.SetReadDeadline(time.Now().Add(s.cfg.HeaderTimeout))
+	for int64(len(buf)) < k {
+		k -= int64(len(buf))
+		m, err := c.Read(s.rbuf)
+		if err != nil {
+			if err != io.EOF && !errors.Is(err, sock.ErrTimeout) && !errors.Is(err, sock.ErrShutdown) {
+				s.connError(err)
+			}
+			s.close(c, err != io.EOF)
+			return nil, false
+		}
+		buf = s.rbuf[:m]
+	}
+	return s.shift(buf, int(k)), true
+}
+
+// reject answers a request that cannot be framed (or never arrived whole)
+// with status, and closes: after such an error the server cannot know where
+// the next request would begin.
+func (s *server) reject(c *sock.Conn, r *round, status int) {
+	r.line.method = nil
+	s.writeError(c, r, status, true)
+	if s.log != nil {
+		s.log.add(&r.line)
+	}
+	s.close(c, r.abort)
+}
+
+// close ends the connection: politely (shutdown, drain, close) unless the
+// peer is already gone.
+func (s *server) close(c *sock.Conn, abort bool) {
+	var err error
+	if abort {
+		err = c.Abort()
+	} else {
+		err = c.Close(s.rbuf, s.cfg.Linger)
+	}
+	if err != nil && !errors.Is(err, sock.ErrTimeout) {
+		s.connError(err)
+	}
+}
+
+// connError reports a connection's error, except for the ordinary ways a
+// client goes away (reset, broken pipe, not connected), which are not news.
+func (s *server) connError(err error) {
+	if isPeerGone(err) {
+		return
+	}
+	s.logf("%v", err)
+}
