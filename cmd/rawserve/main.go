@@ -152,8 +152,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// version is the module version the go command stamped into the binary
-// (a pseudo-version from the VCS commit), or "devel" for go run.
+// version is the module version the go command stamped into the binary: a
+// pseudo-version naming the commit (make build asks for VCS stamping), or
+// "devel" under go run.
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {

@@ -274,3 +274,41 @@ func TestCloseLingerBound(t *testing.T) {
 		t.Errorf("Close took %v with a 200ms linger", d)
 	}
 }
+
+// The post says read "blocks until the FIN message is received from the
+// client". It does not: read returns what has arrived, as soon as anything
+// has. The client here never sends FIN, and the read still returns.
+func TestReadDoesNotWaitForFIN(t *testing.T) {
+	c, client := tcpPair(t)
+	client.Write([]byte("GET / HTTP/1.1\r\n"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 4096)
+	n, err := c.Read(b)
+	if err != nil || string(b[:n]) != "GET / HTTP/1.1\r\n" {
+		t.Fatalf("Read = %q, %v; want the bytes sent, without waiting for a FIN", b[:n], err)
+	}
+}
+
+// The post says the response is written "along with a FIN". write(2) sends
+// no FIN: the connection stays open for more (keep-alive) until shutdown or
+// close ends our side.
+func TestWriteSendsNoFIN(t *testing.T) {
+	c, client := tcpPair(t)
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+	b := make([]byte, 64)
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := client.Read(b)
+	if err != nil || n != 19 {
+		t.Fatalf("client read %d, %v", n, err)
+	}
+	client.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := client.Read(b); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("after write alone, client read: %v; want a timeout (no FIN yet)", err)
+	}
+	unix.Shutdown(c.fd, unix.SHUT_WR)
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := client.Read(b); err != io.EOF {
+		t.Fatalf("after shutdown(SHUT_WR), client read: %v; want EOF (the FIN)", err)
+	}
+}

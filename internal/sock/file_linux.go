@@ -58,11 +58,6 @@ const fileFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLO
 // symlink fail with ENOTDIR instead of being followed.
 const walkDirFlags = unix.O_PATH | unix.O_NOFOLLOW | unix.O_DIRECTORY | unix.O_CLOEXEC
 
-// openat2Func is the seam hook_linux.go describes: ENOSYS and EAGAIN from
-// openat2 cannot be provoked on a kernel that has it. It lives here because
-// nothing but this file calls openat2.
-var openat2Func = unix.Openat2
-
 // openat2Retries bounds the EAGAIN loop in openat2: see openat2 below.
 const openat2Retries = 8
 

@@ -10,4 +10,5 @@ import "golang.org/x/sys/unix"
 var (
 	accept4Func = accept4
 	ppollFunc   = unix.Ppoll
+	openat2Func = unix.Openat2 // ENOSYS and EAGAIN cannot be provoked where openat2 works
 )

@@ -82,12 +82,12 @@ func listen(a Addr, backlog int, p *Poller) (*Listener, error) {
 	l := &Listener{fd: fd, addr: a, poller: p}
 	if a.Port == 0 {
 		// The kernel chose the port at bind: ask which, once, at start-up.
-		sa, err := unix.Getsockname(fd)
+		bound, err := getsockname(fd)
 		if err != nil {
 			closeFD(fd)
 			return nil, os.NewSyscallError("getsockname", err)
 		}
-		l.addr.Port = AddrFromSockaddr(sa).Port
+		l.addr.Port = bound.Port
 	}
 	return l, nil
 }
@@ -193,7 +193,7 @@ func (l *Listener) Accept() (*Conn, error) {
 // address. x/sys/unix.Accept4 would add a getsockopt(SO_PROTOCOL) to every
 // connection — its address conversion asks the socket whether it is L2TP —
 // and strace would show it. We know ours is TCP, so we decode the address
-// the kernel wrote into rsa ourselves.
+// the kernel wrote ourselves.
 func accept4(fd, flags int) (int, Addr, error) {
 	var rsa unix.RawSockaddrAny
 	size := uint32(unix.SizeofSockaddrAny)
@@ -202,17 +202,34 @@ func accept4(fd, flags int) (int, Addr, error) {
 	if e != 0 {
 		return -1, Addr{}, e
 	}
+	return int(nfd), decodeSockaddr(&rsa), nil
+}
+
+// getsockname is getsockname(2), raw for the same reason as accept4.
+func getsockname(fd int) (Addr, error) {
+	var rsa unix.RawSockaddrAny
+	size := uint32(unix.SizeofSockaddrAny)
+	_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd),
+		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	if e != 0 {
+		return Addr{}, e
+	}
+	return decodeSockaddr(&rsa), nil
+}
+
+// decodeSockaddr reads an IPv4 or IPv6 address as the kernel wrote it.
+func decodeSockaddr(rsa *unix.RawSockaddrAny) Addr {
 	var a Addr
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
 		copy(a.IP[:4], sa.Addr[:])
 		a.Port = port(sa.Port)
 	case unix.AF_INET6:
-		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
 		a.IP, a.Is6, a.Port = sa.Addr, true, port(sa.Port)
 	}
-	return int(nfd), a, nil
+	return a
 }
 
 // port reads a port the kernel stored in network byte order.

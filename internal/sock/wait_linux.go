@@ -88,7 +88,9 @@ func (w *Waker) Close() error { return closeFD(w.fd) }
 
 // Poller is how one serving loop waits: its strategy and its waker (nil
 // when nothing needs to interrupt it, as in some tests). The serial model has
-// one Poller, shared by its listener and the connection it is serving.
+// one Poller, shared by its listener and the connection it is serving. It
+// belongs to that one loop: it keeps ppoll's arguments in itself, so that
+// waiting allocates nothing, and is not safe for concurrent use.
 type Poller struct {
 	Strategy Strategy
 	Waker    *Waker
@@ -96,12 +98,23 @@ type Poller struct {
 	// has gone quiet. The access log flushes its buffer then, so a busy
 	// server writes its log in batches instead of once per request.
 	Idler Idler
+
+	args pollArgs
 }
 
 // Idler is work to do once the server goes quiet.
 type Idler interface {
 	Pending() bool // is there anything to do?
 	Idle()         // do it
+}
+
+// The arguments of the next ppoll. Kept here rather than on the stack:
+// they reach the kernel through ppollFunc, an indirect call that escape
+// analysis cannot see through, so on the stack they would move to the heap,
+// one allocation per wait.
+type pollArgs struct {
+	fds [2]unix.PollFd
+	ts  unix.Timespec
 }
 
 // IdleDelay is how long a wait lasts before the Idler runs.
@@ -131,7 +144,8 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 		}
 		return nil
 	}
-	fds := [2]unix.PollFd{{Fd: int32(fd), Events: events}}
+	fds := &p.args.fds
+	fds[0] = unix.PollFd{Fd: int32(fd), Events: events}
 	n := 1
 	if w != nil {
 		fds[1] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
@@ -168,7 +182,7 @@ func (p *Poller) sleep(d time.Duration) error {
 	if p.Waker.Woken() {
 		return ErrShutdown
 	}
-	var fds [1]unix.PollFd
+	fds := &p.args.fds
 	n := 0
 	if p.Waker != nil {
 		fds[0] = unix.PollFd{Fd: int32(p.Waker.fd), Events: unix.POLLIN}
@@ -194,15 +208,14 @@ func (p *Poller) sleep(d time.Duration) error {
 // SIGURG.
 func (p *Poller) ppoll(fds []unix.PollFd, deadline time.Time) (int, error) {
 	for {
-		var ts *unix.Timespec
-		var t unix.Timespec
+		var ts *unix.Timespec // nil: no timeout
 		if !deadline.IsZero() {
 			left := time.Until(deadline)
 			if left <= 0 {
 				return 0, ErrTimeout
 			}
-			t = unix.NsecToTimespec(int64(left))
-			ts = &t
+			p.args.ts = unix.NsecToTimespec(int64(left))
+			ts = &p.args.ts
 		}
 		n, err := ppollFunc(fds, ts, nil)
 		switch {
