@@ -139,11 +139,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		os.Exit(1)
 	}()
 
-	where := l.Addr().String()
+	where, family := l.Addr().String(), ""
 	if a.Wildcard {
-		where = fmt.Sprintf("%s (all addresses, %s)", where, map[bool]string{true: "IPv6 and IPv4", false: "IPv4 only"}[l.Addr().Is6])
+		where = fmt.Sprintf("[::]:%d", l.Addr().Port)
+		family = "all addresses, IPv6 and IPv4; "
+		if !l.Addr().Is6 {
+			where = fmt.Sprintf("0.0.0.0:%d", l.Addr().Port)
+			family = "all addresses, IPv4 only: no IPv6 here; "
+		}
 	}
-	fmt.Fprintf(stderr, "rawserve: listening on %s (serial, wait=%s)\n", where, strategy)
+	fmt.Fprintf(stderr, "rawserve: listening on %s (%sserial, wait=%s)\n", where, family, strategy)
 
 	if err := serve.Serial(l, poller, cfg); err != nil {
 		return fail(1, "%v", err)

@@ -138,7 +138,9 @@ func (s *server) child(t *testing.T) int {
 
 func (s *server) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second}
+	// No keep-alive: a kept connection would hold the serial server until
+	// its idle timeout, and the next client would wait that long.
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get("http://" + s.addr + path)
 	if err != nil {
 		t.Fatal(err)
@@ -344,5 +346,20 @@ func TestPID1(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("as PID 1: took %v to stop", d)
+	}
+}
+
+// -addr :PORT (the default's form) listens on every address, IPv6 and IPv4.
+func TestDualStackDefault(t *testing.T) {
+	s := runServer(t, binary, "-addr", ":0", "-quiet")
+	_, port, err := net.SplitHostPort(s.addr)
+	if err != nil || !strings.HasPrefix(s.addr, "[::]:") {
+		t.Fatalf("listening on %q", s.addr)
+	}
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		s.addr = net.JoinHostPort(host, port)
+		if code, _ := s.get(t, "/healthz"); code != 200 {
+			t.Errorf("via %s: %d", host, code)
+		}
 	}
 }
