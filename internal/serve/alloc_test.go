@@ -63,3 +63,36 @@ func TestKeepAliveAllocations(t *testing.T) {
 		t.Errorf("%.2f allocations per keep-alive request, want 0", allocs)
 	}
 }
+
+// A Connection: close request is a new connection each time. It too should
+// cost no allocation beyond what the kernel's new socket forces.
+func TestCloseAllocations(t *testing.T) {
+	ts := start(t, Config{})
+	req := []byte("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	buf := make([]byte, 4096)
+	a, _ := sock.ParseAddr(ts.addr)
+	sa := a.Sockaddr()
+	one := func() {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		if err := unix.Connect(fd, sa); err != nil {
+			t.Fatal(err)
+		}
+		unix.Write(fd, req)
+		for { // until the server's FIN
+			n, err := unix.Read(fd, buf)
+			if n == 0 || err != nil && err != unix.EINTR {
+				break
+			}
+		}
+	}
+	one()
+	allocs := testing.AllocsPerRun(100, one)
+	t.Logf("%.2f allocations per Connection: close request", allocs)
+	if allocs > 0 {
+		t.Errorf("%.2f allocations per Connection: close request, want 0", allocs)
+	}
+}

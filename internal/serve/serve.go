@@ -81,14 +81,13 @@ func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 	s := newServer(l, p, cfg)
 	defer s.flushLog()
 	for {
-		c, err := l.Accept()
-		if err != nil {
+		if err := l.AcceptInto(&s.conn); err != nil {
 			if errors.Is(err, sock.ErrShutdown) {
 				return nil
 			}
 			return err
 		}
-		s.serveConn(c)
+		s.serveConn(&s.conn)
 	}
 }
 
@@ -98,6 +97,7 @@ type server struct {
 	cfg    Config
 	l      *sock.Listener
 	poller *sock.Poller
+	conn   sock.Conn // the connection being served: one at a time
 	log    *accessLog
 	clock  http1.Clock
 	req    http1.Request

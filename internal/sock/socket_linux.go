@@ -130,13 +130,16 @@ func (l *Listener) FD() int { return l.fd }
 // backlog are reset by the kernel.
 func (l *Listener) Close() error { return closeFD(l.fd) }
 
-// Accept wraps accept4(2): it takes the next connection from the kernel's
+// AcceptInto wraps accept4(2): it takes the next connection from the kernel's
 // accept queue, as a new nonblocking, close-on-exec socket in one call (the
 // flags cost no extra fcntl). The loop exists because accept4 on a
 // nonblocking socket says EAGAIN when the queue is empty; then we wait for
 // the listener to become readable — a connection has completed its handshake
 // — and call again.
-func (l *Listener) Accept() (*Conn, error) {
+//
+// The new connection is written into c, so a loop that serves one
+// connection at a time can reuse one Conn and allocate nothing per accept.
+func (l *Listener) AcceptInto(c *Conn) error {
 	var info AcceptInfo
 	var backoff time.Duration
 	for {
@@ -147,11 +150,12 @@ func (l *Listener) Accept() (*Conn, error) {
 		case nil:
 			info.Listener = l.addr
 			info.Time = time.Now()
-			return &Conn{fd: fd, poller: l.poller, Peer: peer, Accept: info}, nil
+			*c = Conn{fd: fd, poller: l.poller, Peer: peer, Accept: info}
+			return nil
 		case unix.EAGAIN:
 			info.EAGAINs++
 			if err := l.poller.wait(l.fd, unix.POLLIN, l.Deadline, true); err != nil {
-				return nil, err
+				return err
 			}
 			info.Waits++
 		case unix.EINTR, unix.ECONNABORTED,
@@ -175,18 +179,27 @@ func (l *Listener) Accept() (*Conn, error) {
 				backoff = time.Second
 			}
 			if !l.Deadline.IsZero() && time.Until(l.Deadline) < backoff {
-				return nil, ErrTimeout
+				return ErrTimeout
 			}
 			if l.OnBackoff != nil {
 				l.OnBackoff(os.NewSyscallError("accept4", err), backoff)
 			}
 			if err := l.poller.sleep(backoff); err != nil {
-				return nil, err
+				return err
 			}
 		default:
-			return nil, os.NewSyscallError("accept4", err)
+			return os.NewSyscallError("accept4", err)
 		}
 	}
+}
+
+// Accept is AcceptInto a new Conn.
+func (l *Listener) Accept() (*Conn, error) {
+	c := new(Conn)
+	if err := l.AcceptInto(c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // accept4 is the accept4(2) system call itself, returning the peer's
