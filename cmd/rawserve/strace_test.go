@@ -133,7 +133,7 @@ func TestStrace(t *testing.T) {
 	var setup []string
 	for _, c := range calls[i+1:] {
 		if c.fd == lfd && len(setup) < 3 {
-			setup = append(setup, c.line)
+			setup = append(setup, c.text())
 		}
 	}
 	for j, w := range []string{
@@ -187,7 +187,7 @@ func TestStrace(t *testing.T) {
 		if k == len(seq) {
 			break
 		}
-		text := c.name + "(" + c.args + ") = " + c.result
+		text := c.text()
 		re := seq[k]
 		if conn != "" {
 			re = regexp.MustCompile(strings.ReplaceAll(re.String(), "CONN", conn))
@@ -253,6 +253,10 @@ func TestStrace(t *testing.T) {
 		}
 	}
 }
+
+// text is the call as strace prints it, without the pid and without the
+// padding strace adds before " = " to align short lines.
+func (c call) text() string { return c.name + "(" + c.args + ") = " + c.result }
 
 // pollFD is the first fd in a ppoll's set: the one the server waits on.
 func pollFD(args string) int {
