@@ -372,7 +372,7 @@ func TestDir(t *testing.T) {
 		{"GET", "/sub/", 200, "<p>sub</p>"},
 		{"GET", "/.secret", 404, "404 Not Found\n"},
 		{"GET", "/missing", 404, "404 Not Found\n"},
-		{"GET", "/%2e%2e/%2e%2e/etc/passwd", 400, "400 Bad Request\n"},
+		{"GET", "/%2e%2e/%2e%2e/etc/passwd", 403, "403 Forbidden\n"},
 		{"GET", "/healthz", 200, "ok\n"},
 	} {
 		io.WriteString(c, tc.method+" "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -37,6 +37,7 @@ type File struct {
 	Size    int64
 	IsDir   bool
 	ModTime time.Time
+	Ino     uint64 // with Size and ModTime it makes the ETag: a replaced file gets a new inode
 }
 
 // resolveFlags confine openat2 to the root: RESOLVE_BENEATH fails with EXDEV
@@ -139,7 +140,7 @@ func (r *Root) Open(rel string) (*File, error) {
 		closeFD(fd)
 		return nil, mapErr("fstat", err)
 	}
-	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix())}
+	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:

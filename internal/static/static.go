@@ -46,10 +46,12 @@ const indexName = "index.html"
 // still percent-encoded, starting with "/"). Only a 200 carries an open
 // file; on every other status nothing is left open.
 //
-//   - CleanPath refuses: 400 or 404 (see there).
-//   - A path ending in "/" opens dir/index.html directly, in one open: a
-//     missing index, a regular file asked as a directory (ENOTDIR), or an
-//     index.html that is itself a directory all give 404.
+//   - CleanPath refuses: 400, 403 or 404 (see there).
+//   - A path ending in "/" opens dir/index.html directly, in one open. If
+//     that fails because there is no index (or index.html is itself a
+//     directory) but the directory exists: 403 — it is there, and there are
+//     no listings. A regular file asked as a directory (ENOTDIR) or a
+//     missing directory: 404.
 //   - A path without the trailing slash that names a directory gives 301 to
 //     the same path with "/", so that relative links in its index resolve
 //     against the directory rather than its parent.
@@ -74,12 +76,16 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 	}
 	f, err := d.root.Open(name)
 	if err != nil {
-		return Result{Status: errStatus(err)}
+		status := errStatus(err)
+		if status == 404 && dir && d.isDir(rel) {
+			status = 403 // a directory without an index
+		}
+		return Result{Status: status}
 	}
 	if f.IsDir {
 		f.Close()
 		if dir {
-			return Result{Status: 404} // index.html is a directory: no index
+			return Result{Status: 403} // index.html is a directory: no index
 		}
 		// The Location is rebuilt from the cleaned path, not echoed from
 		// the request: "//evil.example" would otherwise come back as a
@@ -87,6 +93,17 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 		return Result{Status: 301, Location: "/" + escapePath(rel) + "/"}
 	}
 	return Result{Status: 200, File: f, ContentType: ContentType(name)}
+}
+
+// isDir reports whether rel names a directory below the root. It costs an
+// open and a close, on an error path only.
+func (d *Dir) isDir(rel string) bool {
+	f, err := d.root.Open(rel)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.IsDir
 }
 
 func errStatus(err error) int {
@@ -106,8 +123,8 @@ const pathBuf = 256
 // CleanPath percent-decodes rawPath once and cleans it. It returns the path
 // relative to the root ("" for the root itself) and whether it named a
 // directory (it ended in "/", or in a "." or ".." segment); or, for what must
-// be refused, status 400 or 404 — status 0 means rel is good to open. It makes
-// no system call.
+// be refused, status 400, 403 or 404 — status 0 means rel is good to open. It
+// makes no system call.
 //
 // The rules, in the order they are applied:
 //
@@ -121,8 +138,8 @@ const pathBuf = 256
 //     try traversal, and never part of a name we serve.
 //   - Empty segments ("//") collapse; "." and ".." segments are removed as
 //     RFC 3986 §5.2.4 says (after decoding, so %2e%2e is ".."), except that
-//     a ".." that would climb above the root is 400: clamping it silently
-//     would answer an attack as if it were a request.
+//     a ".." that would climb above the root is 403 Forbidden: clamping it
+//     silently would answer an attack as if it were a request.
 //   - Any other segment beginning with "." — .git, .env, .htpasswd, %2egit
 //     — is 404, even if a later ".." would remove it: hidden files are never
 //     served, and 404 does not confirm that they exist.
@@ -174,7 +191,7 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 			dir = true
 		case len(s) == 2 && s[0] == '.' && s[1] == '.':
 			if mark == 0 {
-				return "", false, 400
+				return "", false, 403
 			}
 			out = out[:max(bytes.LastIndexByte(out[:mark], '/'), 0)]
 			dir = true

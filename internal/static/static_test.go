@@ -90,8 +90,8 @@ func TestLookup(t *testing.T) {
 		location string // when 301
 	}{
 		// The attacks.
-		{path: "/../etc/passwd", status: 400},
-		{path: "/%2e%2e/%2e%2e/etc/passwd", status: 400},
+		{path: "/../etc/passwd", status: 403},
+		{path: "/%2e%2e/%2e%2e/etc/passwd", status: 403},
 		{path: "/a/%2F..%2F..", status: 400},
 		{path: "/%00", status: 400},
 		{path: "/a%5c..%5c", status: 400},
@@ -128,9 +128,9 @@ func TestLookup(t *testing.T) {
 		{path: "/nested/deeper/x.js", status: 200, body: "x()", ctype: "text/javascript; charset=utf-8"},
 		{path: "/nested/./deeper//x.js", status: 200, body: "x()", ctype: "text/javascript; charset=utf-8"},
 		{path: "/nested/%64eeper/x.js", status: 200, body: "x()", ctype: "text/javascript; charset=utf-8"},
-		{path: "/nested/", status: 404}, // no index.html, and no listing
+		{path: "/nested/", status: 403}, // no index.html, and no listing
 		{path: "/nested", status: 301, location: "/nested/"},
-		{path: "/nested/deeper/..", status: 404},
+		{path: "/nested/deeper/..", status: 403},
 		{path: "/sub/..", status: 200, body: "root index", ctype: "text/html; charset=utf-8"},
 		{path: "/sub/../file.txt", status: 200, body: "hello"},
 		{path: "/%252e", status: 200, body: "a file named %2e", ctype: "application/octet-stream"},
@@ -139,8 +139,8 @@ func TestLookup(t *testing.T) {
 		{path: "/file.txt/", status: 404},
 		{path: "/file.txt/x", status: 404},
 		{path: "/missing", status: 404},
-		{path: "/idxdir/", status: 404},
-		{path: "/emptydir/", status: 404},
+		{path: "/idxdir/", status: 403},
+		{path: "/emptydir/", status: 403},
 		{path: "/" + strings.Repeat("n", 300), status: 404},
 		{path: strings.Repeat("/n", 3000), status: 404},
 	}
@@ -208,10 +208,10 @@ func TestCleanPath(t *testing.T) {
 		{"/%252e", "%2e", false, 0},
 		{"/%252e%252e/x", "%2e%2e/x", false, 0},
 		{"/a%20b", "a b", false, 0},
-		{"/..", "", false, 400},
-		{"/a/../..", "", false, 400},
-		{"/a/../../b", "", false, 400},
-		{"/%2e%2e", "", false, 400},
+		{"/..", "", false, 403},
+		{"/a/../..", "", false, 403},
+		{"/a/../../b", "", false, 403},
+		{"/%2e%2e", "", false, 403},
 		{"/a%2fb", "", false, 400},
 		{"/a%2Fb", "", false, 400},
 		{"/a%00", "", false, 400},
@@ -230,7 +230,7 @@ func TestCleanPath(t *testing.T) {
 		{"/%2ehidden", "", false, 404},
 		{"/...", "", false, 404},
 		{"/.git/%zz", "", false, 400}, // malformed beats hidden
-		{"/../.git", "", false, 400},  // first refusal wins
+		{"/../.git", "", false, 403},  // first refusal wins
 	}
 	for _, c := range cases {
 		rel, dir, status := CleanPath([]byte(c.in))
@@ -324,7 +324,7 @@ func FuzzCleanPath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		rel, dir, status := CleanPath(raw)
 		switch status {
-		case 400, 404:
+		case 400, 403, 404:
 			if rel != "" || dir {
 				t.Fatalf("CleanPath(%q) = %q, %v with status %d", raw, rel, dir, status)
 			}
