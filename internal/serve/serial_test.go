@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -421,5 +422,59 @@ func TestShutdownFinishesResponse(t *testing.T) {
 	expectClosed(t, br) // and no further request is read
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A client that sends its request and then shuts down its sending side
+// (a half-close, as `nc -N` does) still gets its response.
+func TestHalfClosedClient(t *testing.T) {
+	ts := start(t, Config{})
+	c := ts.dial(t)
+	io.WriteString(c, get("/healthz"))
+	c.(*net.TCPConn).CloseWrite()
+	br := bufio.NewReader(c)
+	resp, body := readResp(t, br, "GET")
+	if resp.StatusCode != 200 || body != "ok\n" {
+		t.Fatalf("half-closed client: %d %q", resp.StatusCode, body)
+	}
+	expectClosed(t, br)
+}
+
+// A client that asks for a big file and never reads is cut off at the
+// write timeout; the next client is served right after.
+func TestWriteTimeoutFreesServer(t *testing.T) {
+	const wt = 500 * time.Millisecond
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "big"), make([]byte, 64<<20), 0o644)
+	d, err := static.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ts := start(t, Config{Dir: d, WriteTimeout: wt})
+	stuck := ts.dial(t)
+	io.WriteString(stuck, get("/big")) // and never read
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	next := ts.dial(t)
+	io.WriteString(next, get("/healthz"))
+	resp, _ := readResp(t, bufio.NewReader(next), "GET")
+	if waited := time.Since(start); resp.StatusCode != 200 || waited > wt+2*time.Second {
+		t.Errorf("next client: %d after %v; the stuck one should be cut off at %v", resp.StatusCode, waited, wt)
+	}
+	// The log, flushed once the server idles, tells how much the stuck
+	// client got: less than the file.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(ts.log.String(), "/healthz") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var sent int64
+	for _, l := range strings.Split(ts.log.String(), "\n") {
+		if strings.Contains(l, `"GET /big HTTP/1.1" 200 `) {
+			fmt.Sscan(strings.Fields(l)[9], &sent)
+		}
+	}
+	if sent <= 0 || sent >= 64<<20 {
+		t.Errorf("stuck client logged with %d bytes sent; want some, not all:\n%s", sent, ts.log.String())
 	}
 }
