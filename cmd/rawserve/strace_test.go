@@ -117,6 +117,14 @@ func TestStrace(t *testing.T) {
 	}
 	calls := parseStrace(t, trace)
 
+	// The serial model has no poller of its own but ppoll, and wakes no
+	// other (os.ReadFile, for one, would start the Go runtime's epoll).
+	for _, c := range calls {
+		if strings.HasPrefix(c.name, "epoll_") {
+			t.Errorf("an epoll call in the serial model: %s", c.line)
+		}
+	}
+
 	// Start-up: the listener is born nonblocking and close-on-exec.
 	lfd := -1
 	var i int

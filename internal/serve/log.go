@@ -17,10 +17,11 @@ import (
 // load the log costs a fraction of a syscall per request, and an idle
 // server's log is never more than a moment behind.
 type accessLog struct {
-	w    io.Writer
-	buf  []byte
-	sec  int64  // the second stamp caches
-	date []byte // "[24/Nov/2026:05:23:09 +0000]"
+	w     io.Writer
+	buf   []byte
+	since time.Time // when the oldest buffered line was added
+	sec   int64     // the second stamp caches
+	date  []byte    // "[24/Nov/2026:05:23:09 +0000]"
 }
 
 const logFlushAt = 4 << 10
@@ -44,6 +45,9 @@ type line struct {
 // parser admitted only token and URI characters, so a client cannot forge
 // a log line.
 func (l *accessLog) add(e *line) {
+	if len(l.buf) == 0 {
+		l.since = e.finish
+	}
 	b := append(l.buf, e.peer...)
 	b = append(b, " - - "...)
 	b = append(b, l.stamp(e.finish)...)
@@ -79,8 +83,13 @@ func (l *accessLog) stamp(t time.Time) []byte {
 	return l.date
 }
 
-// Pending and Idle make the log a sock.Idler.
-func (l *accessLog) Pending() bool { return len(l.buf) > 0 }
+// Since and Idle make the log a sock.Idler.
+func (l *accessLog) Since() time.Time {
+	if len(l.buf) == 0 {
+		return time.Time{}
+	}
+	return l.since
+}
 
 // Idle writes the buffered lines. A failed write (stdout closed) drops
 // them rather than stopping the server.

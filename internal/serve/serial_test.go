@@ -478,3 +478,51 @@ func TestWriteTimeoutFreesServer(t *testing.T) {
 		t.Errorf("stuck client logged with %d bytes sent; want some, not all:\n%s", sent, ts.log.String())
 	}
 }
+
+// The first request's head is bounded from accept, not from its first byte:
+// a client that waits before it starts trickling gains nothing.
+func TestHeaderTimeoutFromAccept(t *testing.T) {
+	const ht = 600 * time.Millisecond
+	ts := start(t, Config{HeaderTimeout: ht})
+	c := ts.dial(t)
+	start := time.Now()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		for _, b := range []byte(get("/healthz")) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if _, err := c.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}()
+	resp, _ := readResp(t, bufio.NewReader(c), "GET")
+	if d := time.Since(start); resp.StatusCode != 408 || d > ht+300*time.Millisecond {
+		t.Errorf("status %d after %v; want 408 at the header timeout (%v) after accept", resp.StatusCode, d, ht)
+	}
+}
+
+// SIGTERM while one client idles on keep-alive and another is queued: the
+// idle one is let go, the queued one is not accepted, Serial returns.
+func TestShutdownStopsAccepting(t *testing.T) {
+	ts := start(t, Config{IdleTimeout: 10 * time.Second})
+	a := ts.dial(t)
+	abr := bufio.NewReader(a)
+	io.WriteString(a, get("/healthz"))
+	readResp(t, abr, "GET")
+	b := ts.dial(t) // queued behind a
+	io.WriteString(b, get("/healthz"))
+	time.Sleep(50 * time.Millisecond)
+	if err := ts.stop(); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, abr)
+	if resp, err := http.ReadResponse(bufio.NewReader(b), nil); err == nil {
+		t.Errorf("queued client served during shutdown: %s", resp.Status)
+	}
+}

@@ -232,10 +232,13 @@ func (s *server) readHead(c *sock.Conn, buf []byte, r *round) ([]byte, bool) {
 			return nil, false
 		}
 		if len(buf) == 0 {
-			// The first byte of this head: from now on the head timeout,
-			// not the idle timeout, bounds it.
+			// The first byte of this head. On a kept-alive connection the
+			// head timeout takes over from the idle timeout now; the first
+			// request's head is bounded from accept, as it was.
 			r.line.start = time.Now()
-			deadline = r.line.start.Add(s.cfg.HeaderTimeout)
+			if r.n > 1 {
+				deadline = r.line.start.Add(s.cfg.HeaderTimeout)
+			}
 		}
 		// Parse again only if a line may have ended (or the head is long
 		// enough to break a limit): a client sending a byte at a time must

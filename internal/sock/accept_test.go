@@ -368,3 +368,62 @@ func TestParseStrategy(t *testing.T) {
 		t.Error("ParseStrategy(epoll) succeeded")
 	}
 }
+
+// Once shutting down, Accept stops taking connections — even ones that are
+// already queued.
+func TestAcceptShutdownQueued(t *testing.T) {
+	w, err := NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	l := listenLoopback(t, "127.0.0.1", &Poller{Waker: w})
+	dialer(t, l) // queued: the handshake is complete
+	w.Wake()
+	if c, err := l.Accept(); err != ErrShutdown {
+		if c != nil {
+			c.Abort()
+		}
+		t.Fatalf("Accept with a queued client after Wake: %v, want ErrShutdown", err)
+	}
+}
+
+type fakeIdler struct {
+	since time.Time
+	idles int
+}
+
+func (f *fakeIdler) Since() time.Time { return f.since }
+func (f *fakeIdler) Idle()            { f.idles++; f.since = time.Time{} }
+
+// Spinning never sleeps, so the Idler runs only once its work is IdleDelay
+// old — not at every EAGAIN, which would undo the access log's batching.
+func TestSpinIdler(t *testing.T) {
+	idler := &fakeIdler{since: time.Now()}
+	p := &Poller{Strategy: Spin, Idler: idler}
+	for i := 0; i < 100; i++ {
+		p.wait(0, unix.POLLIN, time.Time{}, true)
+	}
+	if idler.idles != 0 {
+		t.Fatalf("fresh work flushed %d times while spinning", idler.idles)
+	}
+	idler.since = time.Now().Add(-2 * IdleDelay)
+	p.wait(0, unix.POLLIN, time.Time{}, true)
+	if idler.idles != 1 {
+		t.Fatalf("old work: %d flushes, want 1", idler.idles)
+	}
+}
+
+// With Poll, a wait that lasts IdleDelay runs the Idler, then goes on
+// waiting until the deadline.
+func TestPollIdler(t *testing.T) {
+	idler := &fakeIdler{since: time.Now()}
+	c, _ := pair(t, &Poller{Idler: idler})
+	c.SetReadDeadline(time.Now().Add(IdleDelay + 150*time.Millisecond))
+	if _, err := c.Read(make([]byte, 1)); err != ErrTimeout {
+		t.Fatalf("Read: %v, want a timeout", err)
+	}
+	if idler.idles != 1 {
+		t.Fatalf("%d idles during a quiet wait, want 1", idler.idles)
+	}
+}

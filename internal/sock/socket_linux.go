@@ -33,12 +33,23 @@ type Listener struct {
 // /proc/sys/net/core/somaxconn: listen(2) silently clamps larger values to
 // it, so asking for exactly that is asking for the most the kernel allows.
 // 4096 is the default since Linux 5.4, used where /proc cannot be read.
+//
+// It reads the file with bare open/read/close: os.ReadFile would wake the Go
+// runtime's own network poller (an epoll fd and an eventfd of its own), and
+// strace would show a poller this server does not use.
 func DefaultBacklog() int {
-	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
-			return n
-		}
+	fd, err := unix.Open("/proc/sys/net/core/somaxconn", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 4096
+	}
+	defer closeFD(fd)
+	var b [32]byte
+	n, err := unix.Read(fd, b[:])
+	if err != nil || n <= 0 {
+		return 4096
+	}
+	if v, err := strconv.Atoi(strings.TrimSpace(string(b[:n]))); err == nil && v > 0 {
+		return v
 	}
 	return 4096
 }
@@ -143,6 +154,11 @@ func (l *Listener) AcceptInto(c *Conn) error {
 	var info AcceptInfo
 	var backoff time.Duration
 	for {
+		if l.poller.Waker.Woken() {
+			// Shutting down: stop accepting, even connections already
+			// queued. The kernel resets them when the listener closes.
+			return ErrShutdown
+		}
 		l.calls++
 		info.Calls++
 		fd, peer, err := accept4Func(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)

@@ -104,8 +104,8 @@ type Poller struct {
 
 // Idler is work to do once the server goes quiet.
 type Idler interface {
-	Pending() bool // is there anything to do?
-	Idle()         // do it
+	Since() time.Time // since when work has been waiting; zero: none
+	Idle()            // do it
 }
 
 // The arguments of the next ppoll. Kept here rather than on the stack:
@@ -136,8 +136,12 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 		return ErrShutdown
 	}
 	if p.Strategy == Spin {
-		if p.Idler != nil && p.Idler.Pending() {
-			p.Idler.Idle()
+		// Spinning never sleeps, so "quiet for IdleDelay" is judged by
+		// the age of the work instead.
+		if p.Idler != nil {
+			if t := p.Idler.Since(); !t.IsZero() && time.Since(t) >= IdleDelay {
+				p.Idler.Idle()
+			}
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return ErrTimeout
@@ -153,7 +157,7 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 	}
 	for {
 		dl, idling := deadline, false
-		if p.Idler != nil && p.Idler.Pending() {
+		if p.Idler != nil && !p.Idler.Since().IsZero() {
 			if t := time.Now().Add(IdleDelay); dl.IsZero() || t.Before(dl) {
 				dl, idling = t, true
 			}
