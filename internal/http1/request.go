@@ -114,6 +114,51 @@ func (r *Request) Header(name string) []byte {
 	return nil
 }
 
+// Elements calls fn with each element of the comma-separated lists in every
+// field line called name, compared case-insensitively, in the order they were
+// received (RFC 9110 §5.6.1). Each element has its OWS trimmed; empty
+// elements are skipped, as a recipient MUST accept and ignore them. It stops
+// as soon as fn returns false.
+//
+// A comma inside a quoted-string does not end an element, and inside one a
+// backslash escapes the next byte (quoted-pair, RFC 9110 §5.6.4), so
+// `a="x, y", b` is two elements. Entity-tags look alike but are not
+// quoted-strings: etagc includes both "," and "\" and there is no quoted-pair
+// (§8.8.3), so If-Match and If-None-Match are read by their own scanner in
+// conditional.go.
+func (r *Request) Elements(name string, fn func(elem []byte) bool) {
+	for i := range r.Fields {
+		if !equalFold(r.Fields[i].Name, name) {
+			continue
+		}
+		for list := r.Fields[i].Value; len(list) > 0; {
+			var elem []byte
+			elem, list = cutQuotedElement(list)
+			if len(elem) > 0 && !fn(elem) {
+				return
+			}
+		}
+	}
+}
+
+// cutQuotedElement is cutElement that skips commas inside quoted-strings. A
+// quote left open runs to the end of the line: a field line is one value, and
+// a quoted-string never spans two.
+func cutQuotedElement(list []byte) (elem, rest []byte) {
+	quoted := false
+	for i := 0; i < len(list); i++ {
+		switch b := list[i]; {
+		case quoted && b == '\\':
+			i++ // quoted-pair: the next byte is literal, even a DQUOTE
+		case b == '"':
+			quoted = !quoted
+		case b == ',' && !quoted:
+			return trimOWS(list[:i]), list[i+1:]
+		}
+	}
+	return trimOWS(list), nil
+}
+
 // The reasons Parse refuses a request. They are shared values so that refusing
 // a request allocates nothing either.
 var (

@@ -35,6 +35,8 @@ func StatusText(code int) string {
 		return "Request Timeout"
 	case 411:
 		return "Length Required"
+	case 412:
+		return "Precondition Failed"
 	case 413:
 		return "Content Too Large"
 	case 414:
@@ -68,6 +70,24 @@ type Head struct {
 	Allow         string    // for 405 and OPTIONS
 	Location      string    // for redirects
 	LastModified  time.Time // omitted when zero; written as an IMF-fixdate
+
+	ETag         []byte // a whole entity-tag, quotes included, as AppendETag makes it
+	AcceptRanges bool   // write "Accept-Ranges: bytes" (RFC 9110 §14.3)
+
+	// Content-Range (RFC 9110 §14.4) is written in one of two forms, and
+	// omitted when neither applies:
+	//
+	//   - ContentRange non-empty: "bytes Start-(End-1)/RangeSize", the
+	//     range a 206 carries. Written only if 0 <= Start < End <=
+	//     RangeSize: a range outside the representation is a bug, and
+	//     sending it would corrupt whatever the client stitches together.
+	//   - RangeUnsatisfied: "bytes */RangeSize", which a 416 SHOULD carry
+	//     to tell the client the current length (§15.5.17). A flag and not
+	//     a sentinel size, because an empty representation's 416 is
+	//     "bytes */0".
+	ContentRange     Range
+	RangeSize        int64 // the complete length of the representation
+	RangeUnsatisfied bool
 }
 
 // AppendHead appends the status line, Date (unless date is empty), Server,
@@ -113,6 +133,35 @@ func AppendHead(dst []byte, h *Head, date []byte) []byte {
 	case h.KeepAlive10:
 		dst = append(dst, "Connection: keep-alive\r\n"...)
 	}
+	dst = appendField(dst, "ETag: ", h.ETag)
+	if h.AcceptRanges {
+		dst = append(dst, "Accept-Ranges: bytes\r\n"...)
+	}
+	dst = appendContentRange(dst, h)
+	return append(dst, "\r\n"...)
+}
+
+// appendContentRange writes Content-Range as Head describes it: the complete
+// length after the "/", and before it either the inclusive first and last
+// byte positions of the range sent or, for an unsatisfied range, "*".
+func appendContentRange(dst []byte, h *Head) []byte {
+	rg := h.ContentRange
+	switch {
+	case rg.Start < rg.End:
+		if rg.Start < 0 || rg.End > h.RangeSize {
+			return dst
+		}
+		dst = append(dst, "Content-Range: bytes "...)
+		dst = strconv.AppendInt(dst, rg.Start, 10)
+		dst = append(dst, '-')
+		dst = strconv.AppendInt(dst, rg.End-1, 10)
+	case h.RangeUnsatisfied && h.RangeSize >= 0:
+		dst = append(dst, "Content-Range: bytes *"...)
+	default:
+		return dst
+	}
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, h.RangeSize, 10)
 	return append(dst, "\r\n"...)
 }
 
@@ -121,8 +170,8 @@ func AppendHead(dst []byte, h *Head, date []byte) []byte {
 // every control byte but HTAB is written as SP: a CR or LF let through here
 // would let a client inject fields of its own ("response splitting"). RFC
 // 9110 §5.5 allows a recipient the same replacement.
-func appendField(dst []byte, prefix, value string) []byte {
-	if value == "" {
+func appendField[T string | []byte](dst []byte, prefix string, value T) []byte {
+	if len(value) == 0 {
 		return dst
 	}
 	dst = append(dst, prefix...)

@@ -45,6 +45,28 @@ func TestAppendHead(t *testing.T) {
 		{"no response splitting", Head{Status: 301, ContentLength: -1, Location: "/a\r\nSet-Cookie: x=1\x00\x7f\tb"},
 			"HTTP/1.1 301 Moved Permanently\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n" +
 				"Location: /a  Set-Cookie: x=1  \tb\r\n\r\n"},
+		{"200 with validators", Head{Status: 200, ContentLength: 100, ETag: []byte(`"1-64-abc"`), AcceptRanges: true},
+			"HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n" +
+				"Content-Length: 100\r\nETag: \"1-64-abc\"\r\nAccept-Ranges: bytes\r\n\r\n"},
+		{"206 writes the last byte, not End", Head{Status: 206, ContentLength: 100, ContentRange: Range{0, 100}, RangeSize: 1234},
+			"HTTP/1.1 206 Partial Content\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n" +
+				"Content-Length: 100\r\nContent-Range: bytes 0-99/1234\r\n\r\n"},
+		{"206 of one byte", Head{Status: 206, ContentLength: 1, ContentRange: Range{1233, 1234}, RangeSize: 1234, Close: true},
+			"HTTP/1.1 206 Partial Content\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n" +
+				"Content-Length: 1\r\nConnection: close\r\nContent-Range: bytes 1233-1233/1234\r\n\r\n"},
+		{"416", Head{Status: 416, ContentLength: 0, RangeUnsatisfied: true, RangeSize: 1234},
+			"HTTP/1.1 416 Range Not Satisfiable\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n" +
+				"Content-Length: 0\r\nContent-Range: bytes */1234\r\n\r\n"},
+		{"416 of an empty file", Head{Status: 416, ContentLength: -1, RangeUnsatisfied: true},
+			"HTTP/1.1 416 Range Not Satisfiable\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n" +
+				"Content-Range: bytes */0\r\n\r\n"},
+		{"range past the end is omitted", Head{Status: 206, ContentLength: -1, ContentRange: Range{0, 11}, RangeSize: 10},
+			"HTTP/1.1 206 Partial Content\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n\r\n"},
+		{"negative range is omitted", Head{Status: 206, ContentLength: -1, ContentRange: Range{-1, 5}, RangeSize: 10},
+			"HTTP/1.1 206 Partial Content\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n\r\n"},
+		{"ETag cannot split the response", Head{Status: 304, ContentLength: -1, ETag: []byte("\"a\r\nX: y\"")},
+			"HTTP/1.1 304 Not Modified\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: rawserve\r\n" +
+				"ETag: \"a  X: y\"\r\n\r\n"},
 	}
 	for _, tc := range tests {
 		if got := string(AppendHead(nil, &tc.head, testDate)); got != tc.want {
@@ -96,6 +118,37 @@ func TestAppendHeadReadsBackInNetHTTP(t *testing.T) {
 	}
 }
 
+// The range fields read back in net/http as the Content-Range, ETag and
+// Accept-Ranges that RFC 9110 §14.3, §14.4 and §8.8.3 describe.
+func TestAppendHeadRangesReadBackInNetHTTP(t *testing.T) {
+	tests := []struct {
+		head         Head
+		contentRange string
+	}{
+		{Head{Status: 206, ContentLength: 10, ContentRange: Range{5, 15}, RangeSize: 100}, "bytes 5-14/100"},
+		{Head{Status: 206, ContentLength: 1, ContentRange: Range{0, 1}, RangeSize: 1}, "bytes 0-0/1"},
+		{Head{Status: 206, ContentLength: 2, ContentRange: Range{1<<62 - 2, 1 << 62}, RangeSize: 1 << 62}, "bytes 4611686018427387902-4611686018427387903/4611686018427387904"},
+		{Head{Status: 416, ContentLength: 0, RangeUnsatisfied: true, RangeSize: 100}, "bytes */100"},
+		{Head{Status: 200, ContentLength: 100}, ""},
+	}
+	for _, tc := range tests {
+		h := tc.head
+		h.ETag = AppendETag(nil, 7, 100, time.Unix(1, 2))
+		h.AcceptRanges = true
+		raw := AppendHead(nil, &h, testDate)
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+		if err != nil {
+			t.Errorf("net/http cannot read %q: %v", raw, err)
+			continue
+		}
+		if resp.StatusCode != h.Status || resp.ContentLength != h.ContentLength ||
+			resp.Header.Get("Content-Range") != tc.contentRange || len(resp.Header["Content-Range"]) > 1 ||
+			resp.Header.Get("Etag") != `"7-64-3b9aca02"` || resp.Header.Get("Accept-Ranges") != "bytes" {
+			t.Errorf("net/http read %q as %d %v", raw, resp.StatusCode, resp.Header)
+		}
+	}
+}
+
 func TestDateMatchesNetHTTP(t *testing.T) {
 	times := []time.Time{
 		time.Unix(0, 0),
@@ -136,7 +189,8 @@ func TestClockCachesTheSecond(t *testing.T) {
 
 func TestResponseAllocs(t *testing.T) {
 	var c Clock
-	h := Head{Status: 200, ContentType: "text/plain", ContentLength: 42, LastModified: time.Now(), Close: true}
+	h := Head{Status: 206, ContentType: "text/plain", ContentLength: 42, LastModified: time.Now(), Close: true,
+		ETag: AppendETag(nil, 1, 1234, time.Now()), AcceptRanges: true, ContentRange: Range{0, 42}, RangeSize: 1234}
 	buf := make([]byte, 0, 512)
 	now := time.Now()
 	allocs := testing.AllocsPerRun(100, func() {
