@@ -20,37 +20,12 @@ const allow = "GET, HEAD, OPTIONS"
 // may carry another request.
 func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
 	req := &s.req
-	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
 	keep = !req.Close
-	if req.ContentLength > 0 {
-		switch {
-		case req.ContentLength > s.cfg.MaxBody:
-			s.writeError(c, r, 413, true)
-			return false
-		case req.Expect100:
-			// The client waits for 100 Continue before it sends the body,
-			// and we never read bodies: answer now and close rather than
-			// wait for a body that may never come (RFC 9110, 10.1.1).
-			keep = false
-		default:
-			r.bodyLeft = req.ContentLength
-		}
-	}
-	if req.Chunked {
-		// This server does not decode chunked bodies yet, so it cannot
-		// tell where the next request would start: refuse and close.
-		s.writeError(c, r, 501, true)
-		return false
-	}
-	if v := req.Header("Expect"); v != nil && !req.Expect100 {
-		s.writeError(c, r, 417, true)
-		return false
-	}
 
 	switch string(req.Method) { // no allocation: the compiler sees through it
 	case "GET", "HEAD":
 	case "OPTIONS":
-		return s.writeHead(c, r, &http1.Head{Status: 204, ContentLength: -1, Allow: allow}, nil, nil, keep)
+		return s.writeHead(c, r, &http1.Head{Status: 204, ContentLength: -1, Allow: allow}, nil, nil, 0, keep)
 	case "POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE":
 		// Methods HTTP defines that this server does not offer on any
 		// resource (RFC 9110, 15.5.6). CONNECT would turn the connection
@@ -61,7 +36,7 @@ func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
 	}
 
 	if string(req.Path) == "/healthz" {
-		return s.writeHead(c, r, &http1.Head{Status: 200, ContentType: "text/plain; charset=utf-8", ContentLength: 3}, []byte("ok\n"), nil, keep)
+		return s.writeHead(c, r, &http1.Head{Status: 200, ContentType: "text/plain; charset=utf-8", ContentLength: 3}, []byte("ok\n"), nil, 0, keep)
 	}
 	if s.cfg.Dir == nil {
 		if string(req.Path) != "/" && string(req.Path) != "/index.html" {
@@ -69,26 +44,57 @@ func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
 		}
 		s.body = page.Append(s.body[:0], s.pageInfo(c, r))
 		h := http1.Head{Status: 200, ContentType: "text/html; charset=utf-8", ContentLength: int64(len(s.body))}
-		return s.writeHead(c, r, &h, s.body, nil, keep)
+		return s.writeHead(c, r, &h, s.body, nil, 0, keep)
 	}
 	res := s.cfg.Dir.Lookup(req.Path)
 	switch res.Status {
 	case 200:
 		defer res.File.Close()
-		h := http1.Head{Status: 200, ContentType: res.ContentType, ContentLength: res.File.Size, LastModified: res.File.ModTime}
-		return s.writeHead(c, r, &h, nil, res.File, keep)
+		return s.serveFile(c, r, res.File, res.ContentType, keep)
 	case 301:
 		body := []byte("301 Moved Permanently\n")
 		h := http1.Head{Status: 301, ContentType: "text/plain; charset=utf-8", ContentLength: int64(len(body)), Location: res.Location}
-		return s.writeHead(c, r, &h, body, nil, keep)
+		return s.writeHead(c, r, &h, body, nil, 0, keep)
 	}
 	return s.writeError(c, r, res.Status, !keep)
 }
 
-// writeError answers with status and a one-line plain-text body ("404 Not
-// Found"), closing the connection after it if close is set. It reports
-// whether the connection may continue.
-func (s *server) writeError(c *sock.Conn, r *round, status int, close bool) bool {
+// serveFile answers with a file: whole (200) or in part (206), or not at
+// all when the client's copy is still current (304), a precondition fails
+// (412) or the range asked for is not in the file (416). The validators are
+// the file's Last-Modified and a strong ETag made from its inode, size and
+// modification time (RFC 9110, 8.8).
+func (s *server) serveFile(c *sock.Conn, r *round, f *sock.File, ctype string, keep bool) bool {
+	s.etag = http1.AppendETag(s.etag[:0], f.Ino, f.Size, f.ModTime)
+	v := http1.Validators{ETag: s.etag, LastModified: f.ModTime}
+	switch http1.Preconditions(&s.req, v) {
+	case 304:
+		// No content, but the validators the 200 would have carried
+		// (RFC 9110, 15.4.5).
+		h := http1.Head{Status: 304, ContentLength: -1, ETag: s.etag, LastModified: f.ModTime}
+		return s.writeHead(c, r, &h, nil, nil, 0, keep)
+	case 412:
+		return s.writeError(c, r, 412, !keep)
+	}
+	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.Size,
+		LastModified: f.ModTime, ETag: s.etag, AcceptRanges: true}
+	rg, status := http1.RangeFor(&s.req, f.Size, v)
+	switch status {
+	case 206:
+		h.Status, h.ContentLength = 206, rg.End-rg.Start
+		h.ContentRange, h.RangeSize = rg, f.Size
+		return s.writeHead(c, r, &h, nil, f, rg.Start, keep)
+	case 416:
+		h := s.errorHead(416)
+		h.RangeUnsatisfied, h.RangeSize = true, f.Size // "Content-Range: bytes */size"
+		return s.writeHead(c, r, &h, s.body, nil, 0, keep)
+	}
+	return s.writeHead(c, r, &h, nil, f, 0, keep)
+}
+
+// errorHead puts a one-line plain-text body ("404 Not Found") in s.body and
+// returns the head that goes with it.
+func (s *server) errorHead(status int) http1.Head {
 	s.body = strconv.AppendInt(s.body[:0], int64(status), 10)
 	s.body = append(s.body, ' ')
 	s.body = append(s.body, http1.StatusText(status)...)
@@ -97,14 +103,23 @@ func (s *server) writeError(c *sock.Conn, r *round, status int, close bool) bool
 	if status == 405 {
 		h.Allow = allow
 	}
-	return s.writeHead(c, r, &h, s.body, nil, !close)
+	return h
+}
+
+// writeError answers with status and its one-line body, closing the
+// connection after it if close is set. It reports whether the connection
+// may continue.
+func (s *server) writeError(c *sock.Conn, r *round, status int, close bool) bool {
+	h := s.errorHead(status)
+	return s.writeHead(c, r, &h, s.body, nil, 0, !close)
 }
 
 // writeHead sends the head h and then the body: bytes in memory, sent in
-// the same write(2) as the head, or a file, sent with sendfile(2) after it.
+// the same write(2) as the head, or h.ContentLength bytes of a file from
+// off, sent with sendfile(2) after it.
 // A HEAD request gets the head alone, with GET's Content-Length. It reports
 // whether the connection may continue.
-func (s *server) writeHead(c *sock.Conn, r *round, h *http1.Head, body []byte, f *sock.File, keep bool) bool {
+func (s *server) writeHead(c *sock.Conn, r *round, h *http1.Head, body []byte, f *sock.File, off int64, keep bool) bool {
 	now := time.Now()
 	parsed := r.line.method != nil // false when answering a request we could not parse
 	if s.poller.Waker.Woken() {
@@ -126,7 +141,7 @@ func (s *server) writeHead(c *sock.Conn, r *round, h *http1.Head, body []byte, f
 	n, err := c.Write(b)
 	sent := int64(n - headLen)
 	if f != nil && err == nil && !noBody {
-		sent, err = c.SendFile(f, 0, f.Size)
+		sent, err = c.SendFile(f, off, h.ContentLength)
 	}
 	r.line.bytes = max(sent, 0)
 	r.line.finish = time.Now()

@@ -185,16 +185,25 @@ func TestErrorsAndClose(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n", 400, true},
 		{"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, true},
 		{"GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 20<<10) + "\r\n\r\n", 431, true},
-		{"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501, true},
+		{"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-T: y\r\n\r\n", 200, false},
+		{"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, true},
+		{"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n", 413, true}, // 101 > MaxBody, refused as announced
+		{"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, true},
 		{"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n", 413, true},
+		{"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("b", 100), 200, false},
+		{"PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", 405, false},
 		{"GET / HTTP/1.1\r\nHost: x\r\nExpect: nothing\r\n\r\n", 417, true},
 		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", 405, false},
 		{"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501, false},
 		{"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 204, false},
+		{"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nshort", 400, true}, // EOF mid-body: see halfClose
 	} {
 		c := ts.dial(t)
 		br := bufio.NewReader(c)
 		io.WriteString(c, tc.req)
+		if strings.HasSuffix(tc.req, "short") {
+			c.(*net.TCPConn).CloseWrite() // the body ends early
+		}
 		method := strings.Fields(tc.req)[0]
 		resp, _ := readResp(t, br, method)
 		if resp.StatusCode != tc.status {
@@ -524,5 +533,52 @@ func TestShutdownStopsAccepting(t *testing.T) {
 	expectClosed(t, abr)
 	if resp, err := http.ReadResponse(bufio.NewReader(b), nil); err == nil {
 		t.Errorf("queued client served during shutdown: %s", resp.Status)
+	}
+}
+
+// Expect: 100-continue gets 100 Continue when the body will be read — and
+// the body is read, and the next request framed right after it. A body too
+// large to read gets no 100, but the final 413 and a close.
+func TestExpect100(t *testing.T) {
+	ts := start(t, Config{MaxBody: 1000})
+	c := ts.dial(t)
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	line, err := br.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("interim response %q, %v", line, err)
+	}
+	if blank, _ := br.ReadString('\n'); blank != "\r\n" {
+		t.Fatalf("after 100: %q", blank)
+	}
+	io.WriteString(c, "hello"+get("/nope"))
+	if resp, _ := readResp(t, br, "GET"); resp.StatusCode != 200 {
+		t.Fatalf("final response %d", resp.StatusCode)
+	}
+	if resp, _ := readResp(t, br, "GET"); resp.StatusCode != 404 {
+		t.Fatalf("request after the body: %d", resp.StatusCode)
+	}
+	c.Close() // or it holds the serial server until its idle timeout
+
+	c = ts.dial(t)
+	br = bufio.NewReader(c)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n")
+	resp, _ := readResp(t, br, "GET")
+	if resp.StatusCode != 413 || !resp.Close {
+		t.Fatalf("too large with Expect: %d close=%v, want 413 and close, no 100", resp.StatusCode, resp.Close)
+	}
+}
+
+// Pipelined requests with chunked bodies between them keep their order.
+func TestPipelinedChunked(t *testing.T) {
+	ts := start(t, Config{})
+	c := ts.dial(t)
+	br := bufio.NewReader(c)
+	chunked := "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+	io.WriteString(c, chunked+get("/a")+chunked+get("/healthz"))
+	for i, want := range []int{200, 404, 200, 200} {
+		if resp, _ := readResp(t, br, "GET"); resp.StatusCode != want {
+			t.Fatalf("response %d: %d, want %d", i, resp.StatusCode, want)
+		}
 	}
 }

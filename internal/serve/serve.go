@@ -94,17 +94,19 @@ func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 // server is one serving loop's state: configuration and the buffers every
 // connection reuses, so a request allocates nothing it can avoid.
 type server struct {
-	cfg    Config
-	l      *sock.Listener
-	poller *sock.Poller
-	conn   sock.Conn // the connection being served: one at a time
-	log    *accessLog
-	clock  http1.Clock
-	req    http1.Request
-	rbuf   []byte // request bytes; a connection's unread input is always a prefix of it
-	wbuf   []byte // response head, and the body when it is in memory
-	body   []byte // the rendered page
-	peer   []byte // the client's IP, formatted once per connection
+	cfg     Config
+	l       *sock.Listener
+	poller  *sock.Poller
+	conn    sock.Conn // the connection being served: one at a time
+	log     *accessLog
+	clock   http1.Clock
+	req     http1.Request
+	chunked http1.Chunked // decodes (and drops) chunked request bodies
+	rbuf    []byte        // request bytes; a connection's unread input is always a prefix of it
+	wbuf    []byte        // response head, and the body when it is in memory
+	body    []byte        // the rendered page, or an error's one line
+	etag    []byte        // the served file's entity-tag
+	peer    []byte        // the client's IP, formatted once per connection
 }
 
 func newServer(l *sock.Listener, p *sock.Poller, cfg Config) *server {
@@ -143,8 +145,10 @@ func (s *server) serveConn(c *sock.Conn) {
 		var ok bool
 		var r round
 		r.n = nreq
-		buf, ok = s.readHead(c, buf, &r)
-		if !ok {
+		if buf, ok = s.readHead(c, buf, &r); !ok {
+			return
+		}
+		if buf, ok = s.readBody(c, buf, &r); !ok {
 			return
 		}
 		keep := s.respond(c, &r)
@@ -155,11 +159,7 @@ func (s *server) serveConn(c *sock.Conn) {
 			s.close(c, r.abort)
 			return
 		}
-		// The head has been answered; drop it and the body behind it.
-		buf = s.shift(buf, r.head)
-		if buf, ok = s.discard(c, buf, r.bodyLeft); !ok {
-			return
-		}
+		buf = s.shift(buf, r.head) // answered: drop the head
 		if s.poller.Waker.Woken() {
 			s.close(c, false) // shutting down: the response in flight is done
 			return
@@ -169,13 +169,12 @@ func (s *server) serveConn(c *sock.Conn) {
 
 // round is one request and its response, as the log will tell it.
 type round struct {
-	n        int   // request number on this connection, from 1
-	head     int   // bytes of buf the head takes
-	bodyLeft int64 // body bytes still to discard after responding
-	reads    int   // read(2) calls that brought the head in
-	waits    int
-	abort    bool // the peer is gone: close without the polite drain
-	line     line
+	n     int  // request number on this connection, from 1
+	head  int  // bytes of buf the head takes
+	reads int  // read(2) calls that brought the head in
+	waits int  // waits between them
+	abort bool // the peer is gone: close without the polite drain
+	line  line
 }
 
 // readHead reads until buf holds a complete request head, which it parses
@@ -254,31 +253,92 @@ func (s *server) shift(buf []byte, n int) []byte {
 	return s.rbuf[:copy(s.rbuf, buf[n:])]
 }
 
-// discard reads and drops k bytes of request body: what is buffered first,
-// then fresh reads. Whatever follows the body stays in buf — it is the next
-// pipelined request.
-func (s *server) discard(c *sock.Conn, buf []byte, k int64) ([]byte, bool) {
-	c.SetReadDeadline(time.Now().Add(s.cfg.HeaderTimeout))
-	for int64(len(buf)) < k {
-		k -= int64(len(buf))
-		m, err := c.Read(s.rbuf)
-		if err != nil {
-			if err != io.EOF && !errors.Is(err, sock.ErrTimeout) && !errors.Is(err, sock.ErrShutdown) {
-				s.connError(err)
-			}
-			s.close(c, err != io.EOF)
+// readBody reads the request's body, if it has one, and drops it: this
+// server uses none, but must read it to know where the next request starts —
+// Content-Length bytes, or chunks up to the last (RFC 9112, 6.3). It runs
+// before the response, so a body that breaks the rules gets its 400 or 413.
+//
+// The head stays at the front of rbuf, for the response to use; body bytes
+// are read into the room behind it and overwritten as they go. What follows
+// the body — a pipelined request — is left right behind the head. If it
+// returns false, the connection has been answered or closed.
+func (s *server) readBody(c *sock.Conn, buf []byte, r *round) ([]byte, bool) {
+	req := &s.req
+	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
+	if e := req.Header("Expect"); e != nil && !req.Expect100 {
+		s.reject(c, r, 417) // an expectation we cannot meet (RFC 9110, 10.1.1)
+		return nil, false
+	}
+	if !req.Chunked && req.ContentLength <= 0 {
+		return buf, true
+	}
+	if req.ContentLength > s.cfg.MaxBody {
+		s.reject(c, r, 413) // refused unread: framing is lost, so close
+		return nil, false
+	}
+	c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	if req.Expect100 && len(buf) == r.head {
+		// The client waits for this before it sends the body; send it
+		// only now that we know we will read the body.
+		if _, err := c.Write(continue100); err != nil {
+			s.connError(err)
+			s.close(c, true)
 			return nil, false
 		}
-		buf = s.rbuf[:m]
 	}
-	return s.shift(buf, int(k)), true
+	// The body must arrive within the header timeout, counted afresh
+	// from the end of the head.
+	c.SetReadDeadline(time.Now().Add(s.cfg.HeaderTimeout))
+	if req.Chunked {
+		s.chunked.Reset(http1.ChunkedLimits{MaxBody: s.cfg.MaxBody})
+	}
+	left := req.ContentLength
+	tail := buf[r.head:]
+	for {
+		var n int
+		var done bool
+		if req.Chunked {
+			var err error
+			n, done, err = s.chunked.Decode(tail, nil)
+			var perr *http1.Error
+			if errors.As(err, &perr) {
+				s.reject(c, r, perr.Status)
+				return nil, false
+			}
+		} else {
+			n = int(min(int64(len(tail)), left))
+			left -= int64(n)
+			done = left == 0
+		}
+		if done {
+			k := copy(s.rbuf[r.head:], tail[n:])
+			return s.rbuf[:r.head+k], true
+		}
+		m, err := c.Read(s.rbuf[r.head:])
+		if err != nil {
+			switch {
+			case errors.Is(err, sock.ErrTimeout):
+				s.reject(c, r, 408)
+			case err == io.EOF:
+				s.reject(c, r, 400) // the client stopped mid-body
+			case errors.Is(err, sock.ErrShutdown):
+				s.close(c, false)
+			default:
+				s.connError(err)
+				s.close(c, true)
+			}
+			return nil, false
+		}
+		tail = s.rbuf[r.head : r.head+m]
+	}
 }
+
+var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
 // reject answers a request that cannot be framed (or never arrived whole)
 // with status, and closes: after such an error the server cannot know where
 // the next request would begin.
 func (s *server) reject(c *sock.Conn, r *round, status int) {
-	r.line.method = nil
 	s.writeError(c, r, status, true)
 	if s.log != nil {
 		s.log.add(&r.line)
