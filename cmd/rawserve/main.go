@@ -47,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	addr := fs.String("addr", ":8080", "listen `address`: IPv4:port, [IPv6]:port, or :port for all addresses (IPv6 and IPv4)")
 	dir := fs.String("dir", "", "serve files from `directory` (default: the embedded demo page)")
+	list := fs.Bool("list", false, "with -dir: list directories that have no index.html (default: 403)")
 	wait := fs.String("wait", "poll", "what to do on EAGAIN: poll (sleep in ppoll until ready) or spin (retry at once, burning a core; for demonstrations)")
 	backlog := fs.Int("backlog", 0, "accept queue length passed to listen(2); 0 means the kernel's maximum, net.core.somaxconn")
 	headerTimeout := fs.Duration("header-timeout", serve.DefaultHeaderTimeout, "longest time a request head may take to arrive")
@@ -84,6 +85,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(2, "%s must be positive, not %v", name, d)
 		}
 	}
+	if *list && *dir == "" {
+		return fail(2, "-list needs -dir: there is no directory to list")
+	}
 	if *backlog < 0 {
 		return fail(2, "-backlog must be 0 (the kernel's maximum) or positive, not %d", *backlog)
 	}
@@ -103,6 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(1, "-dir: %v", err)
 		}
 		defer d.Close()
+		d.List = *list
 		cfg.Dir = d
 	}
 

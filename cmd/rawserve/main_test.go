@@ -288,6 +288,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"serve"}, 2, `unexpected argument "serve"`},
 		{[]string{"-dir", "/no/such/dir"}, 1, "-dir: "},
+		{[]string{"-list"}, 2, "-list needs -dir"},
 		{[]string{"-addr", "127.0.0.1:1", "-backlog", "1"}, 1, "bind: permission denied"},
 	} {
 		if tc.msg == "bind: permission denied" && os.Geteuid() == 0 {
@@ -312,7 +313,7 @@ func TestHelpAndVersion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-dir", "-wait", "-backlog", "-header-timeout", "-idle-timeout", "-write-timeout", "-quiet", "-version"} {
+	for _, flag := range []string{"-addr", "-dir", "-list", "-wait", "-backlog", "-header-timeout", "-idle-timeout", "-write-timeout", "-quiet", "-version"} {
 		if !bytes.Contains(out, []byte("  "+flag)) {
 			t.Errorf("-h does not document %s", flag)
 		}

@@ -49,6 +49,10 @@ func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
 	res := s.cfg.Dir.Lookup(req.Path)
 	switch res.Status {
 	case 200:
+		if res.File == nil { // a directory listing
+			h := http1.Head{Status: 200, ContentType: res.ContentType, ContentLength: int64(len(res.Body))}
+			return s.writeHead(c, r, &h, res.Body, nil, 0, keep)
+		}
 		defer res.File.Close()
 		return s.serveFile(c, r, res.File, res.ContentType, keep)
 	case 301:

@@ -1,10 +1,12 @@
 package sock
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -285,3 +287,38 @@ type notRegularError struct{}
 
 func (notRegularError) Error() string   { return "fstat: not a regular file or directory" }
 func (notRegularError) Is(e error) bool { return e == fs.ErrPermission }
+
+// ReadDir wraps getdents64(2): it calls fn with each entry of the directory
+// f but "." and "..", and whether the kernel says it is a directory. The
+// kernel packs as many records into buf as fit; the loop asks again until it
+// returns 0, the end. name is only valid during the call.
+func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
+	for {
+		n, err := unix.Getdents(f.fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("getdents64", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		// Each record: d_ino (8 bytes), d_off (8), d_reclen (2), d_type (1),
+		// then the NUL-terminated name, padded to d_reclen.
+		for b := buf[:n]; len(b) >= 19; {
+			reclen := int(*(*uint16)(unsafe.Pointer(&b[16])))
+			if reclen < 19 || reclen > len(b) {
+				return os.NewSyscallError("getdents64", unix.EIO) // a record we cannot read
+			}
+			name := b[19:reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if string(name) != "." && string(name) != ".." {
+				fn(name, b[18] == unix.DT_DIR)
+			}
+			b = b[reclen:]
+		}
+	}
+}

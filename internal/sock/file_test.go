@@ -2,6 +2,7 @@ package sock
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -324,5 +325,40 @@ func TestOpenat2EAGAIN(t *testing.T) {
 	}
 	if calls != openat2Retries+1 {
 		t.Errorf("openat2 called %d times, want %d", calls, openat2Retries+1)
+	}
+}
+
+// ReadDir sees every entry, however many getdents64 calls it takes.
+func TestReadDir(t *testing.T) {
+	root := t.TempDir()
+	want := map[string]bool{}
+	for i := 0; i < 300; i++ {
+		n := fmt.Sprintf("file-with-a-longish-name-%03d", i)
+		os.WriteFile(filepath.Join(root, n), nil, 0o644)
+		want[n] = false
+	}
+	os.Mkdir(filepath.Join(root, "dir"), 0o755)
+	want["dir"] = true
+	r, err := OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	f, err := r.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := map[string]bool{}
+	if err := f.ReadDir(make([]byte, 1024), func(name []byte, isDir bool) { got[string(name)] = isDir }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d entries, want %d", len(got), len(want))
+	}
+	for n, dir := range want {
+		if g, ok := got[n]; !ok || g != dir {
+			t.Errorf("%s: seen %v, dir %v; want dir %v", n, ok, g, dir)
+		}
 	}
 }

@@ -16,7 +16,12 @@ import (
 )
 
 // Dir serves files below a root directory.
-type Dir struct{ root *sock.Root }
+type Dir struct {
+	root *sock.Root
+	// List serves an HTML listing for a directory without index.html,
+	// instead of 403.
+	List bool
+}
 
 // Open opens dir once; every Lookup resolves below it.
 func Open(dir string) (*Dir, error) {
@@ -34,6 +39,7 @@ func (d *Dir) Close() error { return d.root.Close() }
 type Result struct {
 	Status      int        // 200, 301, 400, 403, 404, 500
 	File        *sock.File // open regular file when Status == 200; the caller closes it
+	Body        []byte     // or, for a directory listing, the page itself
 	ContentType string     // when 200
 	Location    string     // when 301: the cleaned path, re-encoded, with "/" appended
 }
@@ -77,8 +83,8 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 	f, err := d.root.Open(name)
 	if err != nil {
 		status := errStatus(err)
-		if status == 404 && dir && d.isDir(rel) {
-			status = 403 // a directory without an index
+		if status == 404 && dir {
+			return d.noIndex(rel)
 		}
 		return Result{Status: status}
 	}
@@ -95,15 +101,24 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 	return Result{Status: 200, File: f, ContentType: ContentType(name)}
 }
 
-// isDir reports whether rel names a directory below the root. It costs an
-// open and a close, on an error path only.
-func (d *Dir) isDir(rel string) bool {
+// noIndex answers a path ending in "/" whose index.html is missing: 404 if
+// rel is no directory either; if it is, its listing with List, else 403 —
+// the directory is there, but not for browsing. It costs an open and a close
+// on a path that is not served anyway.
+func (d *Dir) noIndex(rel string) Result {
 	f, err := d.root.Open(rel)
 	if err != nil {
-		return false
+		return Result{Status: 404}
 	}
 	defer f.Close()
-	return f.IsDir
+	switch {
+	case !f.IsDir:
+		return Result{Status: 404}
+	case !d.List:
+		return Result{Status: 403}
+	}
+	body, status := listing(f, rel)
+	return Result{Status: status, Body: body, ContentType: "text/html; charset=utf-8"}
 }
 
 func errStatus(err error) int {
