@@ -35,11 +35,15 @@ vet:
 	$(GO) vet ./...
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
+# The seed corpora live in each package's testdata/fuzz/.
+FUZZ = http1:FuzzParse http1:FuzzOracleNetHTTP http1:FuzzChunked \
+       http1:FuzzParseRange http1:FuzzParseHTTPDate \
+       static:FuzzCleanPath sock:FuzzParseAddr
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/http1/
-	$(GO) test -run='^$$' -fuzz='^FuzzOracleNetHTTP$$' -fuzztime=$(FUZZTIME) ./internal/http1/
-	$(GO) test -run='^$$' -fuzz='^FuzzCleanPath$$' -fuzztime=$(FUZZTIME) ./internal/static/
-	$(GO) test -run='^$$' -fuzz='^FuzzParseAddr$$' -fuzztime=$(FUZZTIME) ./internal/sock/
+	@set -e; for t in $(FUZZ); do \
+		echo "== $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./internal/$${t%%:*}/; \
+	done
 
 # Go microbenchmarks (parser, response writer), with allocations.
 bench:
