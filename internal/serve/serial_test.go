@@ -193,6 +193,7 @@ func TestErrorsAndClose(t *testing.T) {
 		{"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + strings.Repeat("b", 100), 200, false},
 		{"PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", 405, false},
 		{"GET / HTTP/1.1\r\nHost: x\r\nExpect: nothing\r\n\r\n", 417, true},
+		{"GET /healthz HTTP/1.0\r\nExpect: 100-continue\r\nConnection: keep-alive\r\n\r\n", 200, false}, // RFC 9110 10.1.1: ignored in 1.0
 		{"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", 405, false},
 		{"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501, false},
 		{"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 204, false},

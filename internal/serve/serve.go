@@ -265,8 +265,10 @@ func (s *server) shift(buf []byte, n int) []byte {
 func (s *server) readBody(c *sock.Conn, buf []byte, r *round) ([]byte, bool) {
 	req := &s.req
 	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
-	if e := req.Header("Expect"); e != nil && !req.Expect100 {
-		s.reject(c, r, 417) // an expectation we cannot meet (RFC 9110, 10.1.1)
+	// An expectation we cannot meet gets 417 (RFC 9110, 10.1.1). Expect is
+	// HTTP/1.1's: an HTTP/1.0 request's is ignored, as the RFC requires.
+	if e := req.Header("Expect"); e != nil && !req.Expect100 && req.Minor == 1 {
+		s.reject(c, r, 417)
 		return nil, false
 	}
 	if !req.Chunked && req.ContentLength <= 0 {
