@@ -19,12 +19,12 @@ import "math"
 // two reads is judged exactly as if it had come in one. Only chunk-data is
 // taken in bulk.
 //
-// As in the head parser, every line may end in CRLF or a bare LF, and a bare
-// CR is refused wherever it appears outside chunk-data. RFC 9112 §2.2 allows
-// the bare LF for the start-line and fields; we extend it to chunk lines and
-// to the end of chunk-data so that `printf` and `nc` bodies work. That is a
-// leniency a proxy in front may not share (net/http refuses it): behind one,
-// strict CRLF would be the safer choice.
+// As in the head parser, every line ends in CRLF and nothing else: a bare LF
+// where a line could end — after a chunk-size line, after chunk-data, after
+// a trailer field, as the final empty line — is refused with 400, and so is
+// a bare CR anywhere outside chunk-data. nextLine in parse.go says why
+// (RFC 9112 §2.2 and §11.2). Chunk-data is opaque: CR and LF in it are
+// payload, as the chunk-size says.
 
 // ChunkedLimits bound what a chunked body may make us read. A zero field
 // means "use the default", so ChunkedLimits{} behaves like
@@ -65,7 +65,7 @@ func (l ChunkedLimits) WithDefaults() ChunkedLimits {
 }
 
 // The reasons Decode refuses a body, shared like those of Parse. Bare CR,
-// obs-fold and bad trailer fields reuse the head parser's errors.
+// bare LF, obs-fold and bad trailer fields reuse the head parser's errors.
 var (
 	errChunkSize     = &Error{400, "malformed chunk size"}
 	errChunkOverflow = &Error{400, "chunk size has more than 16 hex digits"}
@@ -98,7 +98,7 @@ const (
 
 	// chunk-data and the CRLF after it.
 	stData   // size holds the bytes left
-	stDataCR // the CR (or bare LF) after the data
+	stDataCR // the CR after the data
 	stDataLF // the LF after that CR
 
 	// The trailer section and the final empty line.
@@ -355,8 +355,8 @@ func (c *Chunked) afterExt(b byte, bad *Error) *Error {
 		c.state = stExtNameStart
 	case '\r':
 		c.state = stSizeLF
-	case '\n': // a bare LF ends the line (RFC 9112 §2.2)
-		c.endSizeLine()
+	case '\n':
+		return errBareLF // lines end in CRLF only; see nextLine
 	default:
 		return bad
 	}
@@ -377,18 +377,22 @@ func (c *Chunked) endSizeLine() {
 
 // dataEnd takes the CRLF that must follow chunk-data (RFC 9112 §7.1). Any
 // other byte means the data was longer than its size said, which is exactly
-// the ambiguity smuggling feeds on: refused, never skipped.
+// the ambiguity smuggling feeds on: refused, never skipped. A bare LF is
+// refused too (see nextLine), though a payload CR may come just before it:
+// the size said where the data ended, and the CRLF starts there.
 func (c *Chunked) dataEnd(b byte) *Error {
 	switch {
 	case c.state == stDataCR && b == '\r':
 		c.state = stDataLF
-	case b == '\n': // after the CR, or a bare LF (RFC 9112 §2.2)
-		c.state = stSizeFirst
-		c.size = 0
-	case c.state == stDataLF:
+	case c.state == stDataCR && b == '\n':
+		return errBareLF
+	case c.state == stDataCR:
+		return errChunkData
+	case b != '\n':
 		return errBareCR
 	default:
-		return errChunkData
+		c.state = stSizeFirst
+		c.size = 0
 	}
 	return nil
 }
@@ -405,7 +409,7 @@ func (c *Chunked) trailerLine(b byte) *Error {
 		case b == '\r':
 			c.state = stEndLF
 		case b == '\n':
-			c.state = stDone
+			return errBareLF // see nextLine
 		case b == ' ' || b == '\t':
 			// RFC 9112 §5.2: obs-fold, refused as in a head. On the first
 			// line there is nothing to fold into; it is refused all the same.
@@ -442,7 +446,7 @@ func (c *Chunked) trailerLine(b byte) *Error {
 		case b == '\r':
 			c.state = stTrailerLF
 		case b == '\n':
-			c.state = stTrailerStart
+			return errBareLF // see nextLine
 		case !fieldValueChar[b]:
 			return errFieldValue // RFC 9110 §5.5
 		}

@@ -34,6 +34,7 @@ var chunkValidCases = []chunkValid{
 	{name: "leading zeros", body: "0005\r\nhello\r\n000\r\n\r\n", payload: "hello"},
 	{name: "sixteen digits and more zeros", body: "00000000000000000000005\r\nhello\r\n0\r\n\r\n", payload: "hello"},
 	{name: "data is opaque", body: "9\r\na\r\nb\x00c\rd\n\r\n0\r\n\r\n", payload: "a\r\nb\x00c\rd\n"},
+	{name: "data holding bare LF lines", body: "7\r\nX: y\n\n\n\r\n2\r\n\n\r\r\n0\r\n\r\n", payload: "X: y\n\n\n\n\r"},
 	{name: "large chunk", body: "1000\r\n" + strings.Repeat("x", 0x1000) + "\r\n0\r\n\r\n", payload: strings.Repeat("x", 0x1000)},
 	{name: "extension token", body: "5;name=value\r\nhello\r\n0;last\r\n\r\n", payload: "hello"},
 	{name: "extensions without value", body: "5;a;b;c\r\nhello\r\n0\r\n\r\n", payload: "hello"},
@@ -42,21 +43,14 @@ var chunkValidCases = []chunkValid{
 	{name: "extension BWS", body: "5 ;\ta = b ; c\t=\t\"d\" ;e\r\nhello\r\n0\r\n\r\n", payload: "hello"},
 	{name: "trailers", body: "5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum:1, 2\r\nX-Empty:\r\nX-OWS: \t a b \t\r\n\r\n", payload: "hello"},
 	{name: "trailer obs-text", body: "0\r\nX: caf\xe9\r\n\r\n"},
-	{name: "LF only", body: "5\nhello\n0\n\n", payload: "hello"},
-	// The CR is payload, as the size says; the LF alone ends the data.
-	{name: "bare LF after data ending in CR", body: "6\r\nhello\r\n0\r\n\r\n", payload: "hello\r"},
-	{name: "LF only in trailers", body: "5\r\nhello\r\n0\nX: y\n\n", payload: "hello"},
 	{name: "pipelined request", body: "5\r\nhello\r\n0\r\n\r\n", rest: nextRequest, payload: "hello"},
 	{name: "pipelined after trailers", body: "2\r\nhi\r\n0;e=1\r\nX: y\r\n\r\n", rest: nextRequest, payload: "hi"},
-	{name: "pipelined after LF", body: "0\n\n", rest: nextRequest},
 	{name: "stray CRLF after body", body: "0\r\n\r\n", rest: "\r\n" + nextRequest},
 }
 
 // oracleChunkSkips are the valid bodies net/http/httputil's chunked reader
 // refuses, on purpose on our side:
 //
-//   - Bare LF: RFC 9112 §2.2 lets a recipient accept it, and Parse does in a
-//     head; net/http refuses it in chunked framing.
 //   - BWS before ";": RFC 9112 §7.1.1 allows it; net/http cuts the line at
 //     ";" and then finds "5 ", which is not hex.
 //   - More than 16 digits counting leading zeros: net/http counts them all;
@@ -66,13 +60,14 @@ var chunkValidCases = []chunkValid{
 // does not check: it trims trailing whitespace ("5 \r\n"), cuts extensions
 // off at ";" without looking at them (NUL, unbalanced quotes), and its
 // chunked reader stops after "0\r\n", leaving trailers to its caller.
+//
+// Bare LF is no longer among the skips: Decode refuses it wherever a line
+// could end (RFC 9112 §2.2, §11.2; see nextLine in parse.go), as net/http's
+// chunked reader does after chunk lines and data. In the trailers, which
+// that reader leaves to its caller, we are the stricter one.
 var oracleChunkSkips = map[string]string{
-	"LF only":                         "bare LF",
-	"LF only in trailers":             "bare LF",
-	"pipelined after LF":              "bare LF",
-	"bare LF after data ending in CR": "bare LF",
-	"extension BWS":                   "BWS before ;",
-	"sixteen digits and more zeros":   "leading zeros count as digits",
+	"extension BWS":                 "BWS before ;",
+	"sixteen digits and more zeros": "leading zeros count as digits",
 }
 
 type chunkInvalid struct {
@@ -104,6 +99,24 @@ var chunkInvalidCases = []chunkInvalid{
 	{name: "bare CR in extension", in: "5;a\rb\r\nhello\r\n", status: 400},
 	{name: "bare CR in trailer", in: "0\r\nX: a\rb\r\n\r\n", status: 400},
 	{name: "bare CR in final line", in: "0\r\n\rX", status: 400},
+
+	// Bare LF where a line could end: lines end in CRLF only (RFC 9112 §2.2),
+	// or a proxy that reads the line otherwise frames the body otherwise
+	// (RFC 9112 §11.2). Chunk-data stays opaque ("data is opaque" above).
+	{name: "LF only (RFC 9112 §2.2, §11.2)", in: "5\nhello\n0\n\n", status: 400},
+	{name: "bare LF after size (RFC 9112 §2.2, §11.2)", in: "5\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "bare LF after extension (RFC 9112 §2.2, §11.2)", in: "5;a=b\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "bare LF after quoted extension (RFC 9112 §2.2, §11.2)", in: "5;a=\"b\"\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "bare LF after data (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\n0\r\n\r\n", status: 400},
+	// The CR is payload, as the size says; the LF after it is bare.
+	{name: "bare LF after data ending in CR (RFC 9112 §2.2, §11.2)", in: "6\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "bare LF after last-chunk (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\r\n0\n\r\n", status: 400},
+	{name: "bare LF after trailer (RFC 9112 §2.2, §11.2)", in: "0\r\nX: y\n\r\n", status: 400},
+	{name: "LF only in trailers (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\r\n0\nX: y\n\n", status: 400},
+	{name: "bare LF as final line (RFC 9112 §2.2, §11.2)", in: "0\r\n\n", status: 400},
+	{name: "bare LF as final line, pipelined (RFC 9112 §2.2, §11.2)", in: "0\r\n\n" + nextRequest, status: 400},
+	{name: "bare LF as final line after trailer (RFC 9112 §2.2, §11.2)", in: "0\r\nX: y\r\n\n", status: 400},
+	{name: "extra bare LF before size (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\r\n\n0\r\n\r\n", status: 400},
 	{name: "NUL in extension", in: "5;a\x00b\r\nhello\r\n0\r\n\r\n", status: 400},
 	{name: "NUL in quoted extension", in: "5;a=\"\x00\"\r\nhello\r\n0\r\n\r\n", status: 400},
 	{name: "DEL in extension value", in: "5;a=b\x7f\r\n", status: 400},
@@ -241,6 +254,9 @@ func TestChunkedValid(t *testing.T) {
 			if got != want {
 				t.Fatalf("got %+v, want %+v", got, want)
 			}
+			if i := bareLineEnd([]byte(tc.body)); i >= 0 {
+				t.Fatalf("bare CR or LF at %d", i)
+			}
 		})
 	}
 }
@@ -287,12 +303,32 @@ func TestChunkedErrorOffset(t *testing.T) {
 		{"5;a\x00", 3},
 		{"0\r\nX : a", 5}, // the colon tells why the space is wrong
 		{"100001\r\n", 6}, // 413 once the size has ended
+		{"5\nhello", 1},   // the bare LF itself
+		{"5\r\nhello\n", 8},
+		{"0\r\nX: y\n", 7},
 	} {
 		var c Chunked
 		c.Reset(chunkLimits)
 		n, _, err := c.Decode([]byte(tc.in), nil)
 		if err == nil || n != tc.n {
 			t.Errorf("%q: n = %d, err = %v; want n = %d and an error", tc.in, n, err, tc.n)
+		}
+	}
+}
+
+// TestChunkedBareLF: a bare LF where a line could end is refused as such
+// (RFC 9112 §2.2, §11.2), at the LF itself.
+func TestChunkedBareLF(t *testing.T) {
+	for _, in := range []string{
+		"5\n", "5;a\n", "5;a=b\n", "5;a=\"b\"\n",
+		"5\r\nhello\n", "6\r\nhello\r\n",
+		"0\n", "0\r\n\n", "0\r\nX: y\n", "0\r\nX:\n", "0\r\nX: y\r\n\n",
+	} {
+		var c Chunked
+		c.Reset(chunkLimits)
+		n, done, err := c.Decode([]byte(in), nil)
+		if n != len(in)-1 || done || err != errBareLF {
+			t.Errorf("Decode(%q) = %d, %v, %v; want %d, false, %v", in, n, done, err, len(in)-1, errBareLF)
 		}
 	}
 }
@@ -311,8 +347,8 @@ func TestChunkedLimits(t *testing.T) {
 		{"zeros at MaxLineBytes", "000000\r\n\r\n", 0},
 		{"zeros over MaxLineBytes", "0000000", 400},
 		{"trailers at MaxTrailerBytes", "0\r\nA: b\r\nC:\r\n\r\n", 0}, // 6 + 4 + 2 bytes
-		{"trailers at MaxTrailers", "0\nA:\nB:\n\n", 0},
-		{"trailers over MaxTrailers", "0\nA:\nB:\nC:\n\n", 431},
+		{"trailers at MaxTrailers", "0\r\nA:\r\nB:\r\n\r\n", 0},
+		{"trailers over MaxTrailers", "0\r\nA:\r\nB:\r\nC:\r\n\r\n", 431},
 		{"trailers over MaxTrailerBytes", "0\r\nA: bc\r\nC:\r\n\r\n", 431},
 	} {
 		var c Chunked
@@ -353,15 +389,12 @@ func TestChunkedNetHTTP(t *testing.T) {
 
 // oracleExcuse says why net/http may refuse a body Decode accepted, or ""
 // if it has no excuse. The reasons are those of oracleChunkSkips, and each
-// is claimed only if the body really shows it: bodyQuirks replays the body
-// through the decoder and watches its state, since "\r\n" alone cannot tell
-// a CRLF from a payload CR followed by a bare LF.
+// is claimed only if the body really shows it (see bodyQuirks). A bare LF is
+// no excuse: Decode refuses it, so an accepted body has none.
 func oracleExcuse(body []byte, err error) string {
 	msg := err.Error()
-	bareLF, bwsSemicolon, zeros := bodyQuirks(body)
+	bwsSemicolon, zeros := bodyQuirks(body)
 	switch {
-	case bareLF && (strings.Contains(msg, "bare LF") || strings.Contains(msg, "malformed chunked encoding")):
-		return "bare LF"
 	case bwsSemicolon && strings.Contains(msg, "invalid byte in chunk length"):
 		return "BWS before ;"
 	case zeros && strings.Contains(msg, "chunk length too large"):
@@ -374,17 +407,15 @@ func oracleExcuse(body []byte, err error) string {
 	return ""
 }
 
-// bodyQuirks reports whether a body Decode accepts ends a line or chunk-data
-// with a bare LF, has BWS before a ";", or has a chunk-size of more than 16
-// digits counting leading zeros.
-func bodyQuirks(body []byte) (bareLF, bwsSemicolon, zeros bool) {
+// bodyQuirks reports whether a body Decode accepts has BWS before a ";", or
+// has a chunk-size of more than 16 digits counting leading zeros. It replays
+// the body through the decoder and watches its state.
+func bodyQuirks(body []byte) (bwsSemicolon, zeros bool) {
 	var c Chunked
 	c.Reset(DefaultChunkedLimits)
 	digits := 0
 	for i := range body {
 		switch st := c.state; {
-		case body[i] == '\n' && st != stData && st != stSizeLF && st != stDataLF && st != stTrailerLF && st != stEndLF:
-			bareLF = true
 		case body[i] == ';' && st == stExtBWS:
 			bwsSemicolon = true
 		case st == stSizeFirst:
@@ -399,7 +430,29 @@ func bodyQuirks(body []byte) (bareLF, bwsSemicolon, zeros bool) {
 			panic(err) // only for bodies Decode accepted
 		}
 	}
-	return bareLF, bwsSemicolon, zeros
+	return bwsSemicolon, zeros
+}
+
+// bareLineEnd returns the offset of the first bare CR or bare LF outside
+// chunk-data in a body Decode accepts, or -1 if it has none, as it must not
+// (RFC 9112 §2.2, §11.2). It replays the body through the decoder and watches
+// its state, since "\r\n" alone cannot tell a CRLF from a payload CR
+// followed by a bare LF.
+func bareLineEnd(body []byte) int {
+	var c Chunked
+	c.Reset(DefaultChunkedLimits)
+	for i, b := range body {
+		afterCR := c.state == stSizeLF || c.state == stDataLF || c.state == stTrailerLF || c.state == stEndLF
+		switch {
+		case c.state == stData:
+		case b == '\n' && !afterCR, b != '\n' && afterCR:
+			return i
+		}
+		if _, _, err := c.Decode(body[i:i+1], nil); err != nil {
+			panic(err) // only for bodies Decode accepted
+		}
+	}
+	return -1
 }
 
 func TestChunkedAllocs(t *testing.T) {
@@ -473,8 +526,9 @@ var fuzzChunkLimits = []ChunkedLimits{
 
 // FuzzChunked checks, on any input and any split: no panic; n within the
 // input; the same outcome whole, byte by byte and cut at split and at random;
-// and that when Decode accepts a body, net/http reads the same payload from
-// it, unless oracleExcuse names a known difference.
+// and that when Decode accepts a body, its lines all end in CRLF and net/http
+// reads the same payload from it, unless oracleExcuse names a known
+// difference.
 func FuzzChunked(f *testing.F) {
 	for _, tc := range chunkValidCases {
 		if len(tc.body+tc.rest) <= maxFuzzChunk {
@@ -501,6 +555,9 @@ func FuzzChunked(f *testing.F) {
 				continue
 			}
 			body := in[:want.n]
+			if i := bareLineEnd(body); i >= 0 {
+				t.Fatalf("Decode accepts %q, with a bare CR or LF at %d", body, i)
+			}
 			got, err := io.ReadAll(httputil.NewChunkedReader(bytes.NewReader(body)))
 			if err != nil {
 				if oracleExcuse(body, err) == "" {

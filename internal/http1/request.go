@@ -163,6 +163,7 @@ func cutQuotedElement(list []byte) (elem, rest []byte) {
 // a request allocates nothing either.
 var (
 	errBareCR         = &Error{400, "bare CR without LF"}
+	errBareLF         = &Error{400, "bare LF: lines end in CRLF"}
 	errRequestLine    = &Error{400, "malformed request line"}
 	errMethod         = &Error{400, "method is not a token"}
 	errTargetByte     = &Error{400, "invalid byte in request-target"}

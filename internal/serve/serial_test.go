@@ -164,7 +164,7 @@ func TestHTTP10(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Connection") != "keep-alive" {
 		t.Fatalf("1.0 keep-alive: %d, Connection %q", resp.StatusCode, resp.Header.Get("Connection"))
 	}
-	io.WriteString(c, "GET /healthz HTTP/1.0\r\n\r\n") // LF-only would do too; this one asks nothing
+	io.WriteString(c, "GET /healthz HTTP/1.0\r\n\r\n") // asks for no keep-alive, so the server closes
 	resp, _ = readResp(t, br, "GET")
 	if resp.StatusCode != 200 {
 		t.Fatal(resp.Status)
