@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rawserve/rawserve/internal/static"
 )
 
 // fileServer serves one 1000-byte file, a.txt, and returns a client on a
@@ -23,12 +22,7 @@ func fileServer(t *testing.T) (do func(method string, hdr ...string) (*http.Resp
 	os.WriteFile(name, []byte(content), 0o644)
 	modtime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	os.Chtimes(name, modtime, modtime)
-	d, err := static.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	ts := start(t, Config{Dir: d})
+	ts := start(t, Config{Dir: openDir(t, root)})
 	c := ts.dial(t)
 	br := bufio.NewReader(c)
 	do = func(method string, hdr ...string) (*http.Response, string) {
@@ -98,12 +92,7 @@ func TestETagChangesWithFile(t *testing.T) {
 	root := t.TempDir()
 	name := filepath.Join(root, "f")
 	os.WriteFile(name, []byte("one"), 0o644)
-	d, err := static.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	ts := start(t, Config{Dir: d})
+	ts := start(t, Config{Dir: openDir(t, root)})
 	c := ts.dial(t)
 	br := bufio.NewReader(c)
 	io.WriteString(c, get("/f"))

@@ -87,6 +87,19 @@ func start(t *testing.T, cfg Config) *testServer {
 	return ts
 }
 
+// openDir opens root for serving until the test ends — after the server
+// has stopped: cleanups run last-in, first-out, and start registers its own
+// after this one.
+func openDir(t *testing.T, root string) *static.Dir {
+	t.Helper()
+	d, err := static.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
 func (ts *testServer) dial(t *testing.T) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", ts.addr)
@@ -364,12 +377,7 @@ func TestDir(t *testing.T) {
 	os.Mkdir(filepath.Join(root, "sub"), 0o755)
 	os.WriteFile(filepath.Join(root, "sub", "index.html"), []byte("<p>sub</p>"), 0o644)
 	os.WriteFile(filepath.Join(root, ".secret"), []byte("no"), 0o644)
-	d, err := static.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() }) // after the server stops: cleanups run last-in, first-out
-	ts := start(t, Config{Dir: d})
+	ts := start(t, Config{Dir: openDir(t, root)})
 	c := ts.dial(t)
 	br := bufio.NewReader(c)
 	for _, tc := range []struct {
@@ -410,12 +418,7 @@ func TestShutdownFinishesResponse(t *testing.T) {
 	root := t.TempDir()
 	big := bytes.Repeat([]byte("x"), 8<<20)
 	os.WriteFile(filepath.Join(root, "big"), big, 0o644)
-	d, err := static.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	ts := start(t, Config{Dir: d})
+	ts := start(t, Config{Dir: openDir(t, root)})
 	c := ts.dial(t)
 	io.WriteString(c, get("/big"))
 	br := bufio.NewReader(c)
@@ -456,12 +459,7 @@ func TestWriteTimeoutFreesServer(t *testing.T) {
 	const wt = 500 * time.Millisecond
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "big"), make([]byte, 64<<20), 0o644)
-	d, err := static.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	ts := start(t, Config{Dir: d, WriteTimeout: wt})
+	ts := start(t, Config{Dir: openDir(t, root), WriteTimeout: wt})
 	stuck := ts.dial(t)
 	io.WriteString(stuck, get("/big")) // and never read
 	time.Sleep(50 * time.Millisecond)
