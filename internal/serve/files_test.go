@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // fileServer serves one 1000-byte file, a.txt, and returns a client on a
