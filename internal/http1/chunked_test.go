@@ -25,27 +25,27 @@ type chunkValid struct {
 }
 
 var chunkValidCases = []chunkValid{
-	{name: "single chunk", body: "5\r\nhello\r\n0\r\n\r\n", payload: "hello"},
-	{name: "empty body", body: "0\r\n\r\n"},
-	{name: "many chunks", body: "3\r\nabc\r\n1\r\nd\r\n10\r\n0123456789abcdef\r\n2\r\n\r\n\r\n0\r\n\r\n",
+	{name: "RFC 9112 §7.1 single chunk", body: "5\r\nhello\r\n0\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1 empty body: last-chunk only", body: "0\r\n\r\n"},
+	{name: "RFC 9112 §7.1 many chunks", body: "3\r\nabc\r\n1\r\nd\r\n10\r\n0123456789abcdef\r\n2\r\n\r\n\r\n0\r\n\r\n",
 		payload: "abcd0123456789abcdef\r\n"},
-	{name: "lowercase hex", body: "1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n", payload: "abcdefghijklmnopqrstuvwxyz"},
-	{name: "uppercase hex", body: "1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n", payload: "abcdefghijklmnopqrstuvwxyz"},
-	{name: "leading zeros", body: "0005\r\nhello\r\n000\r\n\r\n", payload: "hello"},
-	{name: "sixteen digits and more zeros", body: "00000000000000000000005\r\nhello\r\n0\r\n\r\n", payload: "hello"},
-	{name: "data is opaque", body: "9\r\na\r\nb\x00c\rd\n\r\n0\r\n\r\n", payload: "a\r\nb\x00c\rd\n"},
-	{name: "data holding bare LF lines", body: "7\r\nX: y\n\n\n\r\n2\r\n\n\r\r\n0\r\n\r\n", payload: "X: y\n\n\n\n\r"},
-	{name: "large chunk", body: "1000\r\n" + strings.Repeat("x", 0x1000) + "\r\n0\r\n\r\n", payload: strings.Repeat("x", 0x1000)},
-	{name: "extension token", body: "5;name=value\r\nhello\r\n0;last\r\n\r\n", payload: "hello"},
-	{name: "extensions without value", body: "5;a;b;c\r\nhello\r\n0\r\n\r\n", payload: "hello"},
-	{name: "extension quoted", body: "5;a=\"x y;z\";b=\"q\\\"\\\\\";c=\"\"\r\nhello\r\n0\r\n\r\n", payload: "hello"},
-	{name: "extension obs-text", body: "5;a=\"caf\xe9\\\xff\"\r\nhello\r\n0\r\n\r\n", payload: "hello"},
-	{name: "extension BWS", body: "5 ;\ta = b ; c\t=\t\"d\" ;e\r\nhello\r\n0\r\n\r\n", payload: "hello"},
-	{name: "trailers", body: "5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum:1, 2\r\nX-Empty:\r\nX-OWS: \t a b \t\r\n\r\n", payload: "hello"},
-	{name: "trailer obs-text", body: "0\r\nX: caf\xe9\r\n\r\n"},
-	{name: "pipelined request", body: "5\r\nhello\r\n0\r\n\r\n", rest: nextRequest, payload: "hello"},
-	{name: "pipelined after trailers", body: "2\r\nhi\r\n0;e=1\r\nX: y\r\n\r\n", rest: nextRequest, payload: "hi"},
-	{name: "stray CRLF after body", body: "0\r\n\r\n", rest: "\r\n" + nextRequest},
+	{name: "RFC 9112 §7.1 lowercase hex chunk-size", body: "1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n", payload: "abcdefghijklmnopqrstuvwxyz"},
+	{name: "RFC 9112 §7.1 uppercase hex chunk-size", body: "1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n", payload: "abcdefghijklmnopqrstuvwxyz"},
+	{name: "RFC 9112 §7.1 leading zeros in chunk-size", body: "0005\r\nhello\r\n000\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1 sixteen digits and more zeros", body: "00000000000000000000005\r\nhello\r\n0\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1 data is opaque", body: "9\r\na\r\nb\x00c\rd\n\r\n0\r\n\r\n", payload: "a\r\nb\x00c\rd\n"},
+	{name: "RFC 9112 §7.1 data holding bare LF lines", body: "7\r\nX: y\n\n\n\r\n2\r\n\n\r\r\n0\r\n\r\n", payload: "X: y\n\n\n\n\r"},
+	{name: "RFC 9112 §7.1 large chunk", body: "1000\r\n" + strings.Repeat("x", 0x1000) + "\r\n0\r\n\r\n", payload: strings.Repeat("x", 0x1000)},
+	{name: "RFC 9112 §7.1.1 extension token", body: "5;name=value\r\nhello\r\n0;last\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1.1 extensions without value", body: "5;a;b;c\r\nhello\r\n0\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1.1 extension quoted-string", body: "5;a=\"x y;z\";b=\"q\\\"\\\\\";c=\"\"\r\nhello\r\n0\r\n\r\n", payload: "hello"},
+	{name: "RFC 9110 §5.6.4 obs-text in quoted chunk extension", body: "5;a=\"caf\xe9\\\xff\"\r\nhello\r\n0\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1.1 extension BWS", body: "5 ;\ta = b ; c\t=\t\"d\" ;e\r\nhello\r\n0\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1.2 trailers", body: "5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum:1, 2\r\nX-Empty:\r\nX-OWS: \t a b \t\r\n\r\n", payload: "hello"},
+	{name: "RFC 9112 §7.1.2 trailer obs-text", body: "0\r\nX: caf\xe9\r\n\r\n"},
+	{name: "RFC 9112 §9.3.2 pipelined request after body", body: "5\r\nhello\r\n0\r\n\r\n", rest: nextRequest, payload: "hello"},
+	{name: "RFC 9112 §9.3.2 pipelined request after trailers", body: "2\r\nhi\r\n0;e=1\r\nX: y\r\n\r\n", rest: nextRequest, payload: "hi"},
+	{name: "RFC 9112 §2.2 stray CRLF after body left for the next request", body: "0\r\n\r\n", rest: "\r\n" + nextRequest},
 }
 
 // oracleChunkSkips are the valid bodies net/http/httputil's chunked reader
@@ -66,8 +66,8 @@ var chunkValidCases = []chunkValid{
 // chunked reader does after chunk lines and data. In the trailers, which
 // that reader leaves to its caller, we are the stricter one.
 var oracleChunkSkips = map[string]string{
-	"extension BWS":                 "BWS before ;",
-	"sixteen digits and more zeros": "leading zeros count as digits",
+	"RFC 9112 §7.1.1 extension BWS":               "BWS before ;",
+	"RFC 9112 §7.1 sixteen digits and more zeros": "leading zeros count as digits",
 }
 
 type chunkInvalid struct {
@@ -78,71 +78,71 @@ type chunkInvalid struct {
 }
 
 var chunkInvalidCases = []chunkInvalid{
-	{name: "0x prefix", in: "0x5\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "leading space", in: " 5\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1 chunk-size 0x prefix → 400", in: "0x5\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1 chunk-size leading space → 400", in: " 5\r\nhello\r\n0\r\n\r\n", status: 400},
 	// BWS exists in chunk-ext only next to ";" and "=": whitespace that ends
 	// the line belongs to no grammar rule (net/http trims it).
-	{name: "trailing space", in: "5 \r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "trailing tab after extension", in: "5;a=b\t\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "trailing space after extension name", in: "5;a \r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "minus sign", in: "-1\r\n", status: 400},
-	{name: "plus sign", in: "+5\r\n", status: 400},
-	{name: "empty size line", in: "\r\nhello\r\n", status: 400},
-	{name: "size then garbage", in: "5g\r\n", status: 400},
-	{name: "17 hex digits", in: "10000000000000000\r\n", status: 400},
-	{name: "17 f digits", in: "fffffffffffffffff\r\n", status: 400},
-	{name: "16 f digits is too large", in: "ffffffffffffffff\r\n", status: 413, lim: DefaultChunkedLimits},
-	{name: "missing CRLF after data", in: "5\r\nhello0\r\n\r\n", status: 400},
-	{name: "data longer than size", in: "3\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "bare CR after data", in: "5\r\nhello\rX", status: 400},
-	{name: "bare CR in size line", in: "5\rhello\r\n", status: 400},
-	{name: "bare CR in extension", in: "5;a\rb\r\nhello\r\n", status: 400},
-	{name: "bare CR in trailer", in: "0\r\nX: a\rb\r\n\r\n", status: 400},
-	{name: "bare CR in final line", in: "0\r\n\rX", status: 400},
+	{name: "RFC 9112 §7.1.1 trailing space after chunk-size → 400", in: "5 \r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 trailing tab after extension → 400", in: "5;a=b\t\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 trailing space after extension name → 400", in: "5;a \r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1 chunk-size minus sign → 400", in: "-1\r\n", status: 400},
+	{name: "RFC 9112 §7.1 chunk-size plus sign → 400", in: "+5\r\n", status: 400},
+	{name: "RFC 9112 §7.1 empty chunk-size line → 400", in: "\r\nhello\r\n", status: 400},
+	{name: "RFC 9112 §7.1 chunk-size then garbage → 400", in: "5g\r\n", status: 400},
+	{name: "RFC 9112 §7.1 chunk-size overflow, 17 hex digits → 400", in: "10000000000000000\r\n", status: 400},
+	{name: "RFC 9112 §7.1 chunk-size overflow, 17 f digits → 400", in: "fffffffffffffffff\r\n", status: 400},
+	{name: "RFC 9110 §15.5.14 16 f digits is too large → 413", in: "ffffffffffffffff\r\n", status: 413, lim: DefaultChunkedLimits},
+	{name: "RFC 9112 §7.1 missing CRLF after data → 400", in: "5\r\nhello0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1 data longer than size → 400", in: "3\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2 bare CR after data → 400", in: "5\r\nhello\rX", status: 400},
+	{name: "RFC 9112 §2.2 bare CR in size line → 400", in: "5\rhello\r\n", status: 400},
+	{name: "RFC 9112 §2.2 bare CR in extension → 400", in: "5;a\rb\r\nhello\r\n", status: 400},
+	{name: "RFC 9112 §2.2 bare CR in trailer → 400", in: "0\r\nX: a\rb\r\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2 bare CR in final line → 400", in: "0\r\n\rX", status: 400},
 
 	// Bare LF where a line could end: lines end in CRLF only (RFC 9112 §2.2),
 	// or a proxy that reads the line otherwise frames the body otherwise
-	// (RFC 9112 §11.2). Chunk-data stays opaque ("data is opaque" above).
-	{name: "LF only (RFC 9112 §2.2, §11.2)", in: "5\nhello\n0\n\n", status: 400},
-	{name: "bare LF after size (RFC 9112 §2.2, §11.2)", in: "5\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "bare LF after extension (RFC 9112 §2.2, §11.2)", in: "5;a=b\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "bare LF after quoted extension (RFC 9112 §2.2, §11.2)", in: "5;a=\"b\"\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "bare LF after data (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\n0\r\n\r\n", status: 400},
+	// (RFC 9112 §11.2). Chunk-data stays opaque ("RFC 9112 §7.1 data is opaque" above).
+	{name: "RFC 9112 §2.2/§11.2 LF only → 400", in: "5\nhello\n0\n\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF after size → 400", in: "5\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF after extension → 400", in: "5;a=b\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF after quoted extension → 400", in: "5;a=\"b\"\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF after data → 400", in: "5\r\nhello\n0\r\n\r\n", status: 400},
 	// The CR is payload, as the size says; the LF after it is bare.
-	{name: "bare LF after data ending in CR (RFC 9112 §2.2, §11.2)", in: "6\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "bare LF after last-chunk (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\r\n0\n\r\n", status: 400},
-	{name: "bare LF after trailer (RFC 9112 §2.2, §11.2)", in: "0\r\nX: y\n\r\n", status: 400},
-	{name: "LF only in trailers (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\r\n0\nX: y\n\n", status: 400},
-	{name: "bare LF as final line (RFC 9112 §2.2, §11.2)", in: "0\r\n\n", status: 400},
-	{name: "bare LF as final line, pipelined (RFC 9112 §2.2, §11.2)", in: "0\r\n\n" + nextRequest, status: 400},
-	{name: "bare LF as final line after trailer (RFC 9112 §2.2, §11.2)", in: "0\r\nX: y\r\n\n", status: 400},
-	{name: "extra bare LF before size (RFC 9112 §2.2, §11.2)", in: "5\r\nhello\r\n\n0\r\n\r\n", status: 400},
-	{name: "NUL in extension", in: "5;a\x00b\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "NUL in quoted extension", in: "5;a=\"\x00\"\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "DEL in extension value", in: "5;a=b\x7f\r\n", status: 400},
-	{name: "control in quoted-pair", in: "5;a=\"\\\x01\"\r\n", status: 400},
-	{name: "LF in quoted-string", in: "5;a=\"b\nc\"\r\n", status: 400},
-	{name: "unterminated quote", in: "5;a=\"b\r\nhello\r\n", status: 400},
-	{name: "garbage after quoted value", in: "5;a=\"b\"c\r\n", status: 400},
-	{name: "extension without name", in: "5;\r\n", status: 400},
-	{name: "extension value without name", in: "5;=b\r\n", status: 400},
-	{name: "extension empty value", in: "5;a=\r\n", status: 400},
-	{name: "extension two values", in: "5;a=b=c\r\n", status: 400},
-	{name: "extension not after semicolon", in: "5 a\r\n", status: 400},
-	{name: "obs-fold in trailer", in: "0\r\nX: a\r\n b\r\n\r\n", status: 400},
-	{name: "whitespace before first trailer", in: "0\r\n\tX: a\r\n\r\n", status: 400},
-	{name: "space before colon in trailer", in: "0\r\nX : a\r\n\r\n", status: 400},
-	{name: "space inside trailer name", in: "0\r\nX a: b\r\n\r\n", status: 400},
-	{name: "trailer without colon", in: "0\r\nXa\r\n\r\n", status: 400},
-	{name: "trailer with empty name", in: "0\r\n: a\r\n\r\n", status: 400},
-	{name: "trailer name not a token", in: "0\r\nX(1): a\r\n\r\n", status: 400},
-	{name: "control byte in trailer value", in: "0\r\nX: a\x01\r\n\r\n", status: 400},
-	{name: "oversize line", in: "5;" + strings.Repeat("a", 4095) + "\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "oversize line of zeros", in: strings.Repeat("0", 4097) + "5\r\nhello\r\n0\r\n\r\n", status: 400},
-	{name: "oversize body announced", in: "100001\r\n", status: 413},
-	{name: "oversize body over chunks", in: "5\r\nhello\r\n6\r\n", status: 413, lim: ChunkedLimits{MaxBody: 10}},
-	{name: "too many trailers", in: "0\r\n" + strings.Repeat("X: y\r\n", 101) + "\r\n", status: 431},
-	{name: "trailer section too large", in: "0\r\nX: " + strings.Repeat("y", 16<<10) + "\r\n\r\n", status: 431},
+	{name: "RFC 9112 §2.2/§11.2 bare LF after data ending in CR → 400", in: "6\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF after last-chunk → 400", in: "5\r\nhello\r\n0\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF after trailer → 400", in: "0\r\nX: y\n\r\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 LF only in trailers → 400", in: "5\r\nhello\r\n0\nX: y\n\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF as final line → 400", in: "0\r\n\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF as final line, pipelined → 400", in: "0\r\n\n" + nextRequest, status: 400},
+	{name: "RFC 9112 §2.2/§11.2 bare LF as final line after trailer → 400", in: "0\r\nX: y\r\n\n", status: 400},
+	{name: "RFC 9112 §2.2/§11.2 extra bare LF before size → 400", in: "5\r\nhello\r\n\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 NUL in extension → 400", in: "5;a\x00b\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9110 §5.6.4 NUL in quoted extension → 400", in: "5;a=\"\x00\"\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 DEL in extension value → 400", in: "5;a=b\x7f\r\n", status: 400},
+	{name: "RFC 9110 §5.6.4 control in quoted-pair → 400", in: "5;a=\"\\\x01\"\r\n", status: 400},
+	{name: "RFC 9110 §5.6.4 LF in quoted-string → 400", in: "5;a=\"b\nc\"\r\n", status: 400},
+	{name: "RFC 9110 §5.6.4 unterminated quote → 400", in: "5;a=\"b\r\nhello\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 garbage after quoted value → 400", in: "5;a=\"b\"c\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 extension without name → 400", in: "5;\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 extension value without name → 400", in: "5;=b\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 extension empty value → 400", in: "5;a=\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 extension two values → 400", in: "5;a=b=c\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 extension not after semicolon → 400", in: "5 a\r\n", status: 400},
+	{name: "RFC 9112 §7.1.2/§5.2 obs-fold in trailer → 400", in: "0\r\nX: a\r\n b\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.2/§2.2 whitespace before first trailer → 400", in: "0\r\n\tX: a\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.2/§5.1 space before colon in trailer → 400", in: "0\r\nX : a\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.2 space inside trailer name → 400", in: "0\r\nX a: b\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.2 trailer without colon → 400", in: "0\r\nXa\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.2 trailer with empty name → 400", in: "0\r\n: a\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.2 trailer name not a token → 400", in: "0\r\nX(1): a\r\n\r\n", status: 400},
+	{name: "RFC 9110 §5.5 control byte in trailer value → 400", in: "0\r\nX: a\x01\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1.1 oversize chunk-ext line → 400", in: "5;" + strings.Repeat("a", 4095) + "\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9112 §7.1 oversize line of zeros → 400", in: strings.Repeat("0", 4097) + "5\r\nhello\r\n0\r\n\r\n", status: 400},
+	{name: "RFC 9110 §15.5.14 oversize body announced → 413", in: "100001\r\n", status: 413},
+	{name: "RFC 9110 §15.5.14 oversize body over chunks → 413", in: "5\r\nhello\r\n6\r\n", status: 413, lim: ChunkedLimits{MaxBody: 10}},
+	{name: "RFC 9110 §5.4 too many trailers → 431", in: "0\r\n" + strings.Repeat("X: y\r\n", 101) + "\r\n", status: 431},
+	{name: "RFC 9110 §5.4 trailer section too large → 431", in: "0\r\nX: " + strings.Repeat("y", 16<<10) + "\r\n\r\n", status: 431},
 }
 
 // chunkResult is what feeding a whole input to a Chunked came to.
@@ -340,23 +340,25 @@ func TestChunkedLimits(t *testing.T) {
 		in     string
 		status int
 	}{
-		{"body at MaxBody", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 0},
-		{"body over MaxBody", "3\r\nabc\r\n3\r\n", 413},
-		{"line at MaxLineBytes", "5;abcd\r\nhello\r\n0\r\n\r\n", 0},
-		{"line over MaxLineBytes", "5;abcde\r\n", 400},
-		{"zeros at MaxLineBytes", "000000\r\n\r\n", 0},
-		{"zeros over MaxLineBytes", "0000000", 400},
-		{"trailers at MaxTrailerBytes", "0\r\nA: b\r\nC:\r\n\r\n", 0}, // 6 + 4 + 2 bytes
-		{"trailers at MaxTrailers", "0\r\nA:\r\nB:\r\n\r\n", 0},
-		{"trailers over MaxTrailers", "0\r\nA:\r\nB:\r\nC:\r\n\r\n", 431},
-		{"trailers over MaxTrailerBytes", "0\r\nA: bc\r\nC:\r\n\r\n", 431},
+		{"RFC 9110 §15.5.14 body at MaxBody accepted", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 0},
+		{"RFC 9110 §15.5.14 body over MaxBody → 413", "3\r\nabc\r\n3\r\n", 413},
+		{"RFC 9112 §7.1.1 line at MaxLineBytes accepted", "5;abcd\r\nhello\r\n0\r\n\r\n", 0},
+		{"RFC 9112 §7.1.1 line over MaxLineBytes → 400", "5;abcde\r\n", 400},
+		{"RFC 9112 §7.1 zeros at MaxLineBytes accepted", "000000\r\n\r\n", 0},
+		{"RFC 9112 §7.1 zeros over MaxLineBytes → 400", "0000000", 400},
+		{"RFC 9110 §5.4 trailers at MaxTrailerBytes accepted", "0\r\nA: b\r\nC:\r\n\r\n", 0}, // 6 + 4 + 2 bytes
+		{"RFC 9110 §5.4 trailers at MaxTrailers accepted", "0\r\nA:\r\nB:\r\n\r\n", 0},
+		{"RFC 9110 §5.4 trailers over MaxTrailers → 431", "0\r\nA:\r\nB:\r\nC:\r\n\r\n", 431},
+		{"RFC 9110 §5.4 trailers over MaxTrailerBytes → 431", "0\r\nA: bc\r\nC:\r\n\r\n", 431},
 	} {
-		var c Chunked
-		c.Reset(lim)
-		n, done, err := c.Decode([]byte(tc.in), nil)
-		if got := statusOf(err); got != tc.status || tc.status == 0 && (!done || n != len(tc.in)) {
-			t.Errorf("%s: Decode(%q) = %d, %v, %v; want status %d", tc.name, tc.in, n, done, err, tc.status)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			var c Chunked
+			c.Reset(lim)
+			n, done, err := c.Decode([]byte(tc.in), nil)
+			if got := statusOf(err); got != tc.status || tc.status == 0 && (!done || n != len(tc.in)) {
+				t.Errorf("%s: Decode(%q) = %d, %v, %v; want status %d", tc.name, tc.in, n, done, err, tc.status)
+			}
+		})
 	}
 }
 

@@ -32,8 +32,8 @@ import (
 //     decoded before comparing. An absolute-form target without a path has
 //     Path "/" here (RFC 9112 §3.2.1) and "" in net/http.
 var oracleSkips = map[string]string{
-	"Content-Length list of one value": "comma list of equal Content-Length values",
-	"empty elements around chunked":    "empty list elements in Transfer-Encoding",
+	"RFC 9110 §8.6 Content-Length list of one value":     "comma list of equal Content-Length values",
+	"RFC 9110 §5.6.1 empty list elements around chunked": "empty list elements in Transfer-Encoding",
 }
 
 var oracleExtra = []string{
