@@ -462,7 +462,7 @@ func ifRangeHolds(r *Request, v Validators) bool {
 // count is how many range-specs there were; satisfiable whether any of them
 // is (§14.1.1); first is the first satisfiable one, with last-pos clamped to
 // the end (§14.1.2) and a suffix longer than the representation taken as all
-// of it (§14.1.3). So 0 <= first.Start < first.End <= size, except for a
+// of it (§14.1.2). So 0 <= first.Start < first.End <= size, except for a
 // suffix range on an empty representation, which is satisfiable and empty.
 func ParseRange(value []byte, size int64) (first Range, count int, satisfiable bool, ok bool) {
 	if !hasPrefixFold(value, "bytes=") || size < 0 {
