@@ -105,3 +105,22 @@ func TestETagChangesWithFile(t *testing.T) {
 		t.Errorf("after replacing the file: %d %q, ETag %q then %q", r2.StatusCode, body, r1.Header.Get("ETag"), r2.Header.Get("ETag"))
 	}
 }
+
+// A file dated in the future is not sent as modified after the response's
+// own Date (RFC 9110, 8.8.2.1).
+func TestFutureLastModified(t *testing.T) {
+	root := t.TempDir()
+	name := filepath.Join(root, "f")
+	os.WriteFile(name, []byte("from the future"), 0o644)
+	future := time.Now().Add(48 * time.Hour)
+	os.Chtimes(name, future, future)
+	ts := start(t, Config{Dir: openDir(t, root)})
+	c := ts.dial(t)
+	io.WriteString(c, get("/f"))
+	resp, _ := readResp(t, bufio.NewReader(c), "GET")
+	lm, err1 := http.ParseTime(resp.Header.Get("Last-Modified"))
+	date, err2 := http.ParseTime(resp.Header.Get("Date"))
+	if err1 != nil || err2 != nil || lm.After(date) {
+		t.Errorf("Last-Modified %q, Date %q: want Last-Modified no later than Date", resp.Header.Get("Last-Modified"), resp.Header.Get("Date"))
+	}
+}

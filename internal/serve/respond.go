@@ -36,6 +36,7 @@ func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
 	}
 
 	if string(req.Path) == "/healthz" {
+		r.quiet = !s.cfg.LogHealthz
 		return s.writeHead(c, r, &http1.Head{Status: 200, ContentType: "text/plain; charset=utf-8", ContentLength: 3}, []byte("ok\n"), nil, 0, keep)
 	}
 	if s.cfg.Dir == nil {
@@ -70,18 +71,25 @@ func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
 // modification time (RFC 9110, 8.8).
 func (s *server) serveFile(c *sock.Conn, r *round, f *sock.File, ctype string, keep bool) bool {
 	s.etag = http1.AppendETag(s.etag[:0], f.Ino, f.Size, f.ModTime)
-	v := http1.Validators{ETag: s.etag, LastModified: f.ModTime}
+	// A modification time in the future (a skewed clock, a touch -d) must
+	// not be sent as one: Last-Modified is at most the response's Date
+	// (RFC 9110, 8.8.2.1).
+	lm := f.ModTime
+	if now := time.Now().Truncate(time.Second); lm.After(now) {
+		lm = now
+	}
+	v := http1.Validators{ETag: s.etag, LastModified: lm}
 	switch http1.Preconditions(&s.req, v) {
 	case 304:
 		// No content, but the validators the 200 would have carried
 		// (RFC 9110, 15.4.5).
-		h := http1.Head{Status: 304, ContentLength: -1, ETag: s.etag, LastModified: f.ModTime}
+		h := http1.Head{Status: 304, ContentLength: -1, ETag: s.etag, LastModified: lm}
 		return s.writeHead(c, r, &h, nil, nil, 0, keep)
 	case 412:
 		return s.writeError(c, r, 412, !keep)
 	}
 	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.Size,
-		LastModified: f.ModTime, ETag: s.etag, AcceptRanges: true}
+		LastModified: lm, ETag: s.etag, AcceptRanges: true}
 	rg, status := http1.RangeFor(&s.req, f.Size, v)
 	switch status {
 	case 206:

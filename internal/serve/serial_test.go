@@ -355,18 +355,25 @@ func TestDefaultPage(t *testing.T) {
 }
 
 func TestAccessLog(t *testing.T) {
-	ts := start(t, Config{})
-	c := ts.dial(t)
-	io.WriteString(c, "GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-	readResp(t, bufio.NewReader(c), "GET")
-	// The log is flushed once the server has been idle for a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(ts.log.String(), "\n") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	line := ts.log.String()
-	if !strings.HasPrefix(line, "127.0.0.1 - - [") || !strings.Contains(line, `] "GET /healthz?probe=1 HTTP/1.1" 200 3 0.`) {
-		t.Errorf("access log: %q", line)
+	for _, logHealthz := range []bool{false, true} {
+		ts := start(t, Config{LogHealthz: logHealthz})
+		c := ts.dial(t)
+		br := bufio.NewReader(c)
+		io.WriteString(c, get("/healthz")+"GET /?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		readResp(t, br, "GET")
+		readResp(t, br, "GET")
+		// The log is flushed once the server has been idle for a moment.
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(ts.log.String(), "probe=1") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		log := ts.log.String()
+		if !strings.HasPrefix(log, "127.0.0.1 - - [") || !strings.Contains(log, `] "GET /?probe=1 HTTP/1.1" 200 `) {
+			t.Errorf("access log: %q", log)
+		}
+		if strings.Contains(log, "/healthz") != logHealthz {
+			t.Errorf("LogHealthz %v, access log:\n%s", logHealthz, log)
+		}
 	}
 }
 
@@ -473,7 +480,7 @@ func TestWriteTimeoutFreesServer(t *testing.T) {
 	// The log, flushed once the server idles, tells how much the stuck
 	// client got: less than the file.
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(ts.log.String(), "/healthz") && time.Now().Before(deadline) {
+	for !strings.Contains(ts.log.String(), "/big") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	var sent int64

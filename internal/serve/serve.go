@@ -37,9 +37,10 @@ type Config struct {
 	Limits  http1.Limits
 	MaxBody int64
 
-	Dir       *static.Dir // files to serve; nil serves the embedded page
-	AccessLog io.Writer   // nil: no access log
-	ErrorLog  io.Writer   // nil: os.Stderr
+	Dir        *static.Dir // files to serve; nil serves the embedded page
+	AccessLog  io.Writer   // nil: no access log
+	LogHealthz bool        // log /healthz requests too (probes are noise by default)
+	ErrorLog   io.Writer   // nil: os.Stderr
 }
 
 // The defaults: short, because in the serial model every second one client
@@ -152,7 +153,7 @@ func (s *server) serveConn(c *sock.Conn) {
 			return
 		}
 		keep := s.respond(c, &r)
-		if s.log != nil {
+		if s.log != nil && !r.quiet {
 			s.log.add(&r.line)
 		}
 		if !keep {
@@ -174,6 +175,7 @@ type round struct {
 	reads int  // read(2) calls that brought the head in
 	waits int  // waits between them
 	abort bool // the peer is gone: close without the polite drain
+	quiet bool // leave it out of the access log (a health probe)
 	line  line
 }
 
