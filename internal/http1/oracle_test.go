@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -43,6 +44,10 @@ var oracleExtra = []string{
 	"GET http://a.example:81 HTTP/1.1\r\nHost: b\r\n\r\n",
 	"GET / HTTP/1.1\r\nHost: a\r\nCookie: x=1; y=2\r\nCookie: z=3\r\n\r\n",
 	"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+	// With whole bodies, so compareBody has something to compare.
+	"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world",
+	"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=\"y\"\r\nhello\r\n6\r\n world\r\n0\r\nTrailer-X: 1\r\n\r\n",
+	"PUT /q HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\nGET / HTTP/1.1\r\n",
 	"GET /~user/%7Efile HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
 	"OPTIONS /path HTTP/1.1\r\nHost: a\r\n\r\n",
 	"GET / HTTP/1.1\r\nHost: xn--caf-dma.example\r\n\r\n",
@@ -131,5 +136,82 @@ func compareWithNetHTTP(t *testing.T, buf []byte) bool {
 			t.Errorf("%q: %s = %v here, %v in net/http", head, d.what, d.got, d.want)
 		}
 	}
+	compareFields(t, head, &req, want.Header)
+	compareBody(t, buf, n, &req)
 	return true
+}
+
+// compareFields checks that every field Parse read is in net/http's Header
+// with the same value, and nothing else is. net/http moves Host and
+// Transfer-Encoding out of Header (into Request.Host and TransferEncoding,
+// compared above), so those two are left out on both sides.
+func compareFields(t *testing.T, head []byte, req *Request, want http.Header) {
+	t.Helper()
+	got := http.Header{}
+	for _, f := range req.Fields {
+		name := http.CanonicalHeaderKey(string(f.Name))
+		if name != "Host" && name != "Transfer-Encoding" {
+			got[name] = append(got[name], string(f.Value))
+		}
+	}
+	delete(want, "Host")
+	delete(want, "Transfer-Encoding")
+	// Identical repeated Content-Length fields (which Parse checked are
+	// identical) net/http folds into one.
+	if cl := got["Content-Length"]; len(cl) > 1 {
+		got["Content-Length"] = cl[:1]
+	}
+	if len(got) != len(want) {
+		t.Errorf("%q: fields %v here, %v in net/http", head, got, want)
+		return
+	}
+	for name, vs := range got {
+		w := want[name]
+		if len(w) != len(vs) {
+			t.Errorf("%q: %s = %q here, %q in net/http", head, name, vs, w)
+			continue
+		}
+		for i := range vs {
+			if vs[i] != w[i] {
+				t.Errorf("%q: %s = %q here, %q in net/http", head, name, vs[i], w[i])
+			}
+		}
+	}
+}
+
+// compareBody checks, when buf holds a whole body that Parse's framing
+// accepts (Content-Length bytes, or a chunked body Chunked decodes to the
+// end), that net/http reads the same body bytes from the same input.
+func compareBody(t *testing.T, buf []byte, n int, req *Request) {
+	t.Helper()
+	var body []byte
+	switch {
+	case req.Chunked:
+		var c Chunked
+		c.Reset(ChunkedLimits{})
+		keep := []byte{}
+		if _, done, err := c.Decode(buf[n:], &keep); err != nil || !done {
+			return // refused or incomplete: nothing we accept to compare
+		}
+		body = keep
+	case req.ContentLength > 0:
+		if int64(len(buf)-n) < req.ContentLength {
+			return
+		}
+		body = buf[n : n+int(req.ContentLength)]
+	default:
+		return
+	}
+	want, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(bytes.TrimLeft(buf, "\r\n"))))
+	if err != nil {
+		return // the head was compared above
+	}
+	wb, err := io.ReadAll(want.Body)
+	if err != nil {
+		t.Errorf("%q: body accepted here, net/http: %v", buf, err)
+		return
+	}
+	if !bytes.Equal(body, wb) {
+		t.Errorf("%q: body %q here, %q in net/http", buf, body, wb)
+	}
 }
