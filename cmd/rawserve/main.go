@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "probe" {
+		os.Exit(runProbe(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -32,6 +36,13 @@ rawserve is an HTTP/1.1 server built on raw Linux system calls. It serves
 one connection at a time: while one client is served, the others wait in
 the kernel's accept queue. With no -dir it serves a page that explains the
 system calls it made to answer you. GET /healthz answers 200 "ok".
+
+  rawserve [flags]              serve
+  rawserve probe [flags] [URL]  check a running rawserve (exit 0 if healthy)
+
+Every flag can also be set in the environment, as RAWSERVE_ and its name in
+capitals with _ for - (RAWSERVE_ADDR, RAWSERVE_HEADER_TIMEOUT, ...); a flag
+on the command line wins.
 
 Flags:
 `
@@ -54,7 +65,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	idleTimeout := fs.Duration("idle-timeout", serve.DefaultIdleTimeout, "longest wait for the next request on a kept-alive connection")
 	writeTimeout := fs.Duration("write-timeout", serve.DefaultWriteTimeout, "longest time to write one response")
 	quiet := fs.Bool("quiet", false, "no access log")
+	logHealthz := fs.Bool("log-healthz", false, "log requests for /healthz too (probes are left out of the access log by default)")
+	readyFile := fs.String("ready-file", "", "once listening, write the address to `file` (atomically); it is removed at exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	// The environment first, so that flags on the command line win.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		f.Usage += " [$" + name + "]"
+		if v, ok := os.LookupEnv(name); ok && envErr == nil && f.Name != "version" {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		fmt.Fprintf(stderr, "rawserve: %v\n", envErr)
+		return 2
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -97,6 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:   *idleTimeout,
 		WriteTimeout:  *writeTimeout,
 		ErrorLog:      stderr,
+		LogHealthz:    *logHealthz,
 	}
 	if !*quiet {
 		cfg.AccessLog = stdout
@@ -154,12 +183,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stderr, "rawserve: listening on %s (%sserial, wait=%s)\n", where, family, strategy)
+	if *readyFile != "" {
+		// Written only now that listen(2) has succeeded: a client that
+		// waits for the file can connect at once.
+		if err := sock.WriteFile(*readyFile, []byte(where+"\n")); err != nil {
+			return fail(1, "-ready-file: %v", err)
+		}
+		defer sock.Remove(*readyFile)
+	}
 
 	if err := serve.Serial(l, poller, cfg); err != nil {
 		return fail(1, "%v", err)
 	}
 	fmt.Fprintln(stderr, "rawserve: stopped")
 	return 0
+}
+
+// envName is the environment variable for a flag: header-timeout is
+// RAWSERVE_HEADER_TIMEOUT.
+func envName(flag string) string {
+	return "RAWSERVE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // version is the module version the go command stamped into the binary: a

@@ -70,8 +70,15 @@ var listening = regexp.MustCompile(`listening on (\S+)`)
 // "listening on" line. The process is killed, by its PID, when the test ends.
 func runServer(t *testing.T, argv ...string) *server {
 	t.Helper()
+	return runServerEnv(t, nil, argv...)
+}
+
+// runServerEnv is runServer with env added to the environment.
+func runServerEnv(t *testing.T, env []string, argv ...string) *server {
+	t.Helper()
 	s := &server{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(argv[0], argv[1:]...)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -165,8 +172,8 @@ func TestServesPageHealthzAndExits0(t *testing.T) {
 	if code := s.wait(t, 2*time.Second); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0\n%s", code, s.stderr)
 	}
-	// The buffered access log is written out at exit.
-	if n := strings.Count(s.stdout.String(), "\n"); n != 2 || !strings.Contains(s.stdout.String(), `"GET /healthz HTTP/1.1" 200 3`) {
+	// The buffered access log is written out at exit; probes are left out.
+	if n := strings.Count(s.stdout.String(), "\n"); n != 1 || !strings.Contains(s.stdout.String(), `"GET / HTTP/1.1" 200 `) {
 		t.Errorf("access log:\n%s", s.stdout)
 	}
 }
@@ -313,7 +320,7 @@ func TestHelpAndVersion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, flag := range []string{"-addr", "-dir", "-list", "-wait", "-backlog", "-header-timeout", "-idle-timeout", "-write-timeout", "-quiet", "-version"} {
+	for _, flag := range []string{"-addr", "-dir", "-list", "-wait", "-backlog", "-header-timeout", "-idle-timeout", "-write-timeout", "-quiet", "-log-healthz", "-ready-file", "-version"} {
 		if !bytes.Contains(out, []byte("  "+flag)) {
 			t.Errorf("-h does not document %s", flag)
 		}
@@ -362,5 +369,48 @@ func TestDualStackDefault(t *testing.T) {
 		if code, _ := s.get(t, "/healthz"); code != 200 {
 			t.Errorf("via %s: %d", host, code)
 		}
+	}
+}
+
+// Every flag has an environment variable; the command line wins; a bad
+// value is a usage error naming the variable.
+func TestEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("from env"), 0o644)
+	ready := filepath.Join(t.TempDir(), "ready")
+	cmd := []string{binary, "-quiet"}
+	s := runServerEnv(t, []string{"RAWSERVE_ADDR=127.0.0.1:0", "RAWSERVE_DIR=" + dir, "RAWSERVE_QUIET=false",
+		"RAWSERVE_READY_FILE=" + ready, "RAWSERVE_LOG_HEALTHZ=true"}, cmd...)
+	if code, body := s.get(t, "/"); code != 200 || body != "from env" {
+		t.Errorf("GET / with RAWSERVE_DIR: %d %q", code, body)
+	}
+	s.get(t, "/healthz")
+	b, err := os.ReadFile(ready)
+	if err != nil || strings.TrimSpace(string(b)) != s.addr {
+		t.Errorf("ready file: %q, %v; want %q", b, err, s.addr)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t, 2*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if s.stdout.String() != "" {
+		t.Errorf("-quiet on the command line should win over RAWSERVE_QUIET=false; stdout:\n%s", s.stdout)
+	}
+	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+		t.Errorf("ready file left behind after exit: %v", err)
+	}
+
+	c := exec.Command(binary)
+	c.Env = append(os.Environ(), "RAWSERVE_HEADER_TIMEOUT=soon")
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	err = c.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), `RAWSERVE_HEADER_TIMEOUT="soon"`) {
+		t.Errorf("bad env value: %v, %q", err, stderr.String())
+	}
+	out, _ := exec.Command(binary, "-h").CombinedOutput()
+	if !bytes.Contains(out, []byte("[$RAWSERVE_WRITE_TIMEOUT]")) {
+		t.Errorf("-h does not name the environment variables:\n%s", out)
 	}
 }

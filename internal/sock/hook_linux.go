@@ -11,4 +11,5 @@ var (
 	accept4Func = accept4
 	ppollFunc   = unix.Ppoll
 	openat2Func = unix.Openat2 // ENOSYS and EAGAIN cannot be provoked where openat2 works
+	connectFunc = unix.Connect // EINTR: the attempt goes on, and connect must not be called again
 )
