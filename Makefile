@@ -9,7 +9,7 @@ FUZZTIME ?= 60s
 export CGO_ENABLED = 0
 BUILDFLAGS = -trimpath -buildvcs=auto -ldflags='-s -w'
 
-.PHONY: all build run test check vet fmt fuzz bench syscalls clean
+.PHONY: all build run test check vet fmt fuzz bench syscalls demo clean
 
 all: build
 
@@ -50,6 +50,11 @@ fuzz:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
 	$(GO) test -run='^$$' -bench=Startup -benchtime=50x ./cmd/rawserve/
+
+# The five-minute classroom demo: rawserve under strace, three requests,
+# the server's own system calls annotated (needs strace and curl).
+demo: build
+	./scripts/demo.sh
 
 # Regenerate docs/syscalls.md: strace -c over a fixed number of requests.
 syscalls: build
