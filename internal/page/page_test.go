@@ -26,6 +26,11 @@ func TestAppend(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+	for _, anchor := range []string{"#listening", "#accepting", "#reading", "#writing", "#closing"} {
+		if !strings.Contains(out, `docs/walkthrough.md`+anchor+`"`) {
+			t.Errorf("page does not link to the walkthrough's %s", anchor)
+		}
+	}
 	for _, id := range []string{`id="listen"`, `id="accept"`, `id="read"`, `id="write"`, `id="close"`} {
 		if !strings.Contains(out, id) {
 			t.Errorf("page lacks section %s", id)
