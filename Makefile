@@ -9,7 +9,7 @@ FUZZTIME ?= 60s
 export CGO_ENABLED = 0
 BUILDFLAGS = -trimpath -buildvcs=auto -ldflags='-s -w'
 
-.PHONY: all build run test check vet fmt fuzz bench syscalls demo clean
+.PHONY: all build run test check vet fmt fuzz bench syscalls demo docs clean
 
 all: build
 
@@ -55,6 +55,11 @@ bench:
 # the server's own system calls annotated (needs strace and curl).
 demo: build
 	./scripts/demo.sh
+
+# Regenerate the transcripts embedded in docs/ (<!-- transcript: NAME -->)
+# from a real run under strace; make test fails when they drift.
+docs: build
+	CGO_ENABLED=1 $(GO) test -count=1 -run '^TestDocsTranscripts$$' ./cmd/rawserve/ -update
 
 # Regenerate docs/syscalls.md: strace -c over a fixed number of requests.
 syscalls: build

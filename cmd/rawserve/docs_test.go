@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "TestDocsTranscripts: rewrite docs/ from this run (make docs)")
+
+// TestDocsTranscripts keeps the traces in docs/ true. It runs rawserve
+// under real strace through a fixed script — idle, two requests on one
+// kept-alive connection, one Connection: close request, SIGTERM — cuts the
+// server's own calls into named transcripts, and compares each with the
+// block marked `<!-- transcript: NAME -->` in docs/*.md. With -update (make
+// docs) it rewrites those blocks instead.
+//
+// What varies from run to run is normalised: pids (dropped), ports
+// (htons(PORT)), pointers (0x...), ppoll's time left (tv_sec/tv_nsec), the
+// Date in a response, strace's column padding, and the fd numbers, shifted
+// so the waker is fd 5 (how many fds the Go runtime keeps open before main
+// depends on the machine's cgroups). The client is a fixed byte script, not
+// curl, so sizes do not change with a curl version.
+func TestDocsTranscripts(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("strace is not installed (.ci/run installs it)")
+	}
+	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
+		t.Skipf("ptrace is not permitted here: %v %s", err, out)
+	}
+	got := transcripts(t)
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs: %v", err)
+	}
+	seen := map[string]bool{}
+	block := regexp.MustCompile("(?s)(<!-- transcript: ([a-z-]+) -->\n```\n)(.*?)(```)")
+	for _, doc := range docs {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		out := block.ReplaceAllStringFunc(text, func(m string) string {
+			p := block.FindStringSubmatch(m)
+			name, body := p[2], p[3]
+			seen[name] = true
+			want, ok := got[name]
+			if !ok {
+				t.Errorf("%s: transcript %q is not one this test makes", doc, name)
+				return m
+			}
+			if body != want && !*update {
+				t.Errorf("%s: transcript %q has drifted from what rawserve does; run `make docs`.\n--- in the doc:\n%s--- today:\n%s", doc, name, body, want)
+			}
+			return p[1] + want + p[4]
+		})
+		if *update && out != text {
+			if err := os.WriteFile(doc, []byte(out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("rewrote %s", doc)
+		}
+	}
+	for name := range got {
+		if !seen[name] {
+			t.Errorf("transcript %q appears in no doc", name)
+		}
+	}
+}
+
+// transcripts runs the script and returns each named transcript.
+func transcripts(t *testing.T) map[string]string {
+	t.Helper()
+	trace := filepath.Join(t.TempDir(), "strace.out")
+	s := runServer(t, "strace", "-f", "-qq", "-o", trace,
+		"-e", "trace=eventfd2,openat,read,write,close,socket,setsockopt,bind,listen,accept4,ppoll,shutdown",
+		binary, "-addr", "127.0.0.1:0", "-quiet")
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	settle := func() { time.Sleep(50 * time.Millisecond) }
+	// The serial model makes the script deterministic: while the server
+	// holds one connection, the next client connects and sends, and its
+	// bytes wait in the kernel (the accept queue, its receive buffer) until
+	// the server takes it. So no transcript depends on who is faster.
+	time.Sleep(200 * time.Millisecond) // idle: accept4 says EAGAIN, the server sleeps
+	w := dial()                        // holds the server, says nothing
+	settle()
+	a := dial() // the kept-alive client: its first request waits in the queue
+	io.WriteString(a, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
+	settle()
+	w.Close() // the server lets w go and takes a
+	ar := bufio.NewReader(a)
+	readResp := func() {
+		resp, err := http.ReadResponse(ar, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+	}
+	readResp()
+	settle()
+	io.WriteString(a, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
+	readResp()
+	b := dial() // queued behind a, request and FIN sent (as nc -N does)
+	io.WriteString(b, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\nConnection: close\r\n\r\n")
+	b.(*net.TCPConn).CloseWrite()
+	settle()
+	a.Close() // the server lets a go and takes b
+	io.Copy(io.Discard, b)
+	b.Close()
+	settle()
+	syscall.Kill(s.child(t), syscall.SIGTERM)
+	if code := s.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d under strace\n%s", code, s.stderr)
+	}
+
+	calls := parseStrace(t, trace)
+	// Roles: the waker is the first eventfd2, the listener the first
+	// socket, connections what accept4 returns.
+	waker, lfd := -1, -1
+	start := -1
+	for i, c := range calls {
+		if c.name == "eventfd2" && waker < 0 {
+			waker, _ = strconv.Atoi(c.result)
+			start = i
+		}
+		if c.name == "socket" && lfd < 0 {
+			lfd, _ = strconv.Atoi(c.result)
+		}
+	}
+	if waker < 0 || lfd < 0 {
+		t.Fatalf("no eventfd2 or socket in the trace")
+	}
+	shift := waker - 5
+	norm := normaliser(shift)
+	var listening, accepting, keepalive, closing, shutdown []string
+	conns, nconn := map[int]int{}, 0
+	phase := "listening"
+	for _, c := range calls[start:] {
+		fd := c.fd
+		if c.name == "ppoll" {
+			fd = pollFD(c.args)
+		}
+		line := norm(c.text())
+		switch {
+		case phase == "listening":
+			if c.name == "write" { // stderr's listening line: start-up is over
+				phase = "accepting"
+				continue
+			}
+			listening = append(listening, line)
+		case c.name == "write" && fd == 2:
+			if strings.Contains(c.args, "shutting") { // strace shows 32 characters: "shutting d"...
+				phase = "shutdown"
+			}
+			continue
+		case fd == waker && c.name == "write":
+			// The signal goroutine's write comes first in the story,
+			// whichever thread strace saw finish first.
+			shutdown = append([]string{line}, shutdown...)
+			continue
+		case fd == waker || phase == "shutdown" && (fd == lfd || c.name == "close"):
+			if phase == "shutdown" {
+				shutdown = append(shutdown, line)
+			}
+			continue
+		case fd == lfd:
+			if c.name == "accept4" && !strings.Contains(c.result, "EAGAIN") {
+				nconn++
+				n, _ := strconv.Atoi(c.result)
+				conns[n] = nconn
+			}
+			switch {
+			case nconn <= 1 && len(accepting) < 3:
+				accepting = append(accepting, line) // EAGAIN, ppoll, the first connection
+			case nconn == 2 && c.name == "accept4":
+				keepalive = append(keepalive, line)
+			case nconn == 3 && c.name == "accept4":
+				closing = append(closing, line)
+			}
+		case conns[fd] == 2:
+			keepalive = append(keepalive, line)
+		case conns[fd] == 3:
+			closing = append(closing, line)
+		}
+		if c.name == "close" && conns[fd] > 0 {
+			delete(conns, fd)
+		}
+	}
+	join := func(lines []string) string { return strings.Join(lines, "\n") + "\n" }
+	return map[string]string{
+		"listening": join(listening),
+		"accepting": join(accepting),
+		"keepalive": join(keepalive),
+		"closing":   join(closing),
+		"shutdown":  join(shutdown),
+	}
+}
+
+// normaliser returns a function that rewrites a strace line so that it is
+// the same in every run (see TestDocsTranscripts).
+func normaliser(shift int) func(string) string {
+	type rule struct {
+		re   *regexp.Regexp
+		with string
+	}
+	rules := []rule{
+		{regexp.MustCompile(`htons\(\d+\)`), "htons(PORT)"},
+		{regexp.MustCompile(`0x[0-9a-f]+`), "0x..."},
+		{regexp.MustCompile(`tv_sec=\d+, tv_nsec=\d+`), "tv_sec=S, tv_nsec=N"},
+		{regexp.MustCompile(`Date: [A-Z][a-z][a-z], \d\d [A-Za-z]*`), "Date: Tue, 24 N"},
+	}
+	fdRefs := regexp.MustCompile(`^(\w+\()(\d+)|\{fd=(\d+),|= (\d+)$`)
+	return func(l string) string {
+		for _, r := range rules {
+			l = r.re.ReplaceAllString(l, r.with)
+		}
+		return fdRefs.ReplaceAllStringFunc(l, func(m string) string {
+			num := regexp.MustCompile(`\d+`)
+			loc := num.FindAllStringIndex(m, -1)
+			last := loc[len(loc)-1]
+			n, _ := strconv.Atoi(m[last[0]:last[1]])
+			if strings.HasPrefix(m, "= ") {
+				// Results are fds only for the calls that make one.
+				if !regexp.MustCompile(`^(socket|accept4|eventfd2|openat)\(`).MatchString(l) {
+					return m
+				}
+			}
+			if n < 3 {
+				return m
+			}
+			return m[:last[0]] + fmt.Sprint(n-shift) + m[last[1]:]
+		})
+	}
+}
