@@ -67,6 +67,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("quiet", false, "no access log")
 	logHealthz := fs.Bool("log-healthz", false, "log requests for /healthz too (probes are left out of the access log by default)")
 	readyFile := fs.String("ready-file", "", "once listening, write the address to `file` (atomically); it is removed at exit")
+	trace := fs.Bool("trace", false, "print every system call the server makes, as strace does, on stderr")
+	traceFile := fs.String("trace-file", "", "with -trace: write the system calls to `file` instead of stderr")
+	traceTime := fs.Bool("trace-time", false, "with -trace: append each call's duration, as strace -T does")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	// The environment first, so that flags on the command line win.
 	var envErr error
@@ -118,6 +121,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *backlog < 0 {
 		return fail(2, "-backlog must be 0 (the kernel's maximum) or positive, not %d", *backlog)
+	}
+	if (*traceFile != "" || *traceTime) && !*trace {
+		return fail(2, "-trace-file and -trace-time need -trace")
+	}
+	if *trace {
+		var w io.Writer = stderr
+		if *traceFile != "" {
+			f, err := sock.CreateTraceFile(*traceFile)
+			if err != nil {
+				return fail(1, "-trace-file: %v", err)
+			}
+			defer f.Close()
+			w = f
+		}
+		sock.SetTrace(w, *traceTime) // before the first system call to narrate
+		defer sock.SetTrace(nil, false)
 	}
 
 	cfg := serve.Config{

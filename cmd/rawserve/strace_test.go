@@ -87,6 +87,9 @@ func TestStrace(t *testing.T) {
 	s := runServer(t, "strace", "-f", "-o", trace, binary, "-addr", "127.0.0.1:0", "-quiet", "-dir", dir)
 
 	const keepAlive, closing = 20, 10
+	// Let the server go idle first: its accept4 says EAGAIN and it waits
+	// in ppoll before the first client comes, whatever the machine's load.
+	time.Sleep(200 * time.Millisecond)
 	c, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +216,10 @@ func TestStrace(t *testing.T) {
 
 	// Cost per request, connection by connection (fd numbers are reused,
 	// so a count belongs to an accept, not to a number).
-	type count struct{ accept4, read, write, ppoll, shutdown, close int }
+	// A read that says EAGAIN is counted apart: it comes with a wait, and
+	// how many there are depends on whether the client's bytes (or FIN)
+	// arrived before the server looked — timing, not code.
+	type count struct{ accept4, read, again, write, ppoll, shutdown, close int }
 	var all []*count
 	live := map[int]*count{}
 	pending := 0
@@ -234,7 +240,11 @@ func TestStrace(t *testing.T) {
 			p := live[c.fd]
 			switch c.name {
 			case "read":
-				p.read++
+				if strings.Contains(c.result, "EAGAIN") {
+					p.again++
+				} else {
+					p.read++
+				}
 			case "write":
 				p.write++
 			case "shutdown":
@@ -252,12 +262,12 @@ func TestStrace(t *testing.T) {
 	t.Logf("keep-alive, %d requests: %+v", keepAlive, *ka)
 	// A read, a write and at most one wait per request; the last read sees
 	// EOF, and the polite close adds a drain read.
-	if ka.write != keepAlive || ka.read > keepAlive+3 || ka.ppoll > keepAlive+2 {
+	if ka.write != keepAlive || ka.read > keepAlive+2 || ka.again > ka.ppoll || ka.ppoll > keepAlive+2 {
 		t.Errorf("keep-alive connection, %d requests: %+v; want %d writes, <= 1 read and 1 wait each", keepAlive, *ka, keepAlive)
 	}
 	for _, p := range all[1:] {
-		if p.write != 1 || p.shutdown != 1 || p.close != 1 || p.accept4 > 2 || p.read > 3 || p.ppoll > 2 {
-			t.Errorf("Connection: close request: %+v; want accept4 (and one EAGAIN), read, write, shutdown, close and a drain read", *p)
+		if p.write != 1 || p.shutdown != 1 || p.close != 1 || p.accept4 > 2 || p.read > 2 || p.again > p.ppoll || p.ppoll > 2 {
+			t.Errorf("Connection: close request: %+v; want accept4 (and one EAGAIN), read, write, shutdown, close, a drain read, and a wait at most before each read", *p)
 		}
 	}
 }

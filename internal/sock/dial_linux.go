@@ -43,7 +43,11 @@ func Dial(a Addr, deadline time.Time, p *Poller) (*Conn, error) {
 	// The same birth flags as a listener's: SOCK_NONBLOCK so that connect
 	// returns at once and we choose how to wait, SOCK_CLOEXEC so that a
 	// child we exec does not inherit the connection.
+	sp := begin()
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if sp.on() {
+		sp.socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP, fd, err)
+	}
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
@@ -58,7 +62,12 @@ func Dial(a Addr, deadline time.Time, p *Poller) (*Conn, error) {
 // connect starts the handshake and waits for its end. It returns the peer
 // as getpeername(2) reports it.
 func connect(fd int, a Addr, deadline time.Time, p *Poller) (Addr, error) {
-	switch err := connectFunc(fd, a.Sockaddr()); err {
+	sp := begin()
+	err := connectFunc(fd, a.Sockaddr())
+	if sp.on() {
+		sp.addrCall("connect", fd, a, err)
+	}
+	switch err {
 	case nil, unix.EISCONN:
 		// Connected at once. Linux does this for no TCP socket we
 		// make — even loopback says EINPROGRESS — but the man page allows it.
@@ -83,7 +92,11 @@ func connect(fd int, a Addr, deadline time.Time, p *Poller) (Addr, error) {
 		// SO_ERROR is the connect result the kernel kept for us (reading
 		// it clears it): 0, or the errno a blocking connect would have
 		// returned.
+		sp := begin()
 		soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if sp.on() {
+			sp.getsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR, soerr, err)
+		}
 		if err != nil {
 			return Addr{}, os.NewSyscallError("getsockopt", err)
 		}
@@ -111,8 +124,12 @@ func connect(fd int, a Addr, deadline time.Time, p *Poller) (Addr, error) {
 func getpeername(fd int) (Addr, error) {
 	var rsa unix.RawSockaddrAny
 	size := uint32(unix.SizeofSockaddrAny)
+	sp := begin()
 	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd),
 		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	if sp.on() {
+		sp.nameCall("getpeername", fd, &rsa, size, errOf(e))
+	}
 	if e != 0 {
 		return Addr{}, e
 	}

@@ -38,7 +38,12 @@ var ErrShutdown = errors.New("server shutting down")
 // we would close someone else's file (see close(2), "Dealing with error
 // returns from close()").
 func closeFD(fd int) error {
-	if err := unix.Close(fd); err != nil && err != unix.EINTR {
+	sp := begin()
+	err := unix.Close(fd)
+	if sp.on() {
+		sp.close(fd, err)
+	}
+	if err != nil && err != unix.EINTR {
 		return os.NewSyscallError("close", err)
 	}
 	return nil

@@ -138,7 +138,12 @@ func (r *Root) Open(rel string) (*File, error) {
 		}
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	sp := begin()
+	err = unix.Fstat(fd, &st)
+	if sp.on() {
+		sp.fstat(fd, &st, err)
+	}
+	if err != nil {
 		closeFD(fd)
 		return nil, mapErr("fstat", err)
 	}
@@ -207,7 +212,11 @@ func (r *Root) walk(rel string) (int, error) {
 // file where a directory was expected.
 func isSymlink(dirfd int, name string) bool {
 	var st unix.Stat_t
+	sp := begin()
 	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if sp.on() {
+		sp.newfstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW, err)
+	}
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 }
 
@@ -234,7 +243,11 @@ func (f *File) Close() error {
 func openat2(dirfd int, path string, flags int) (int, error) {
 	how := unix.OpenHow{Flags: uint64(flags), Resolve: resolveFlags}
 	for again := 0; ; {
+		sp := begin()
 		fd, err := openat2Func(dirfd, path, &how)
+		if sp.on() {
+			sp.openat2(dirfd, path, &how, fd, err)
+		}
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -249,7 +262,11 @@ func openat2(dirfd int, path string, flags int) (int, error) {
 // openat wraps openat(2), retrying EINTR as openat2 does.
 func openat(dirfd int, path string, flags int) (int, error) {
 	for {
+		sp := begin()
 		fd, err := unix.Openat(dirfd, path, flags, 0)
+		if sp.on() {
+			sp.openat(dirfd, path, flags|unix.O_LARGEFILE, 0, fd, err)
+		}
 		if err != unix.EINTR {
 			return fd, err
 		}
@@ -294,7 +311,11 @@ func (notRegularError) Is(e error) bool { return e == fs.ErrPermission }
 // returns 0, the end. name is only valid during the call.
 func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
 	for {
+		sp := begin()
 		n, err := unix.Getdents(f.fd, buf)
+		if sp.on() {
+			sp.getdents64(f.fd, buf, n, err)
+		}
 		if err == unix.EINTR {
 			continue
 		}

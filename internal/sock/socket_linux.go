@@ -38,13 +38,21 @@ type Listener struct {
 // runtime's own network poller (an epoll fd and an eventfd of its own), and
 // strace would show a poller this server does not use.
 func DefaultBacklog() int {
+	sp := begin()
 	fd, err := unix.Open("/proc/sys/net/core/somaxconn", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if sp.on() {
+		sp.openat(unix.AT_FDCWD, "/proc/sys/net/core/somaxconn", unix.O_RDONLY|unix.O_CLOEXEC|unix.O_LARGEFILE, 0, fd, err)
+	}
 	if err != nil {
 		return 4096
 	}
 	defer closeFD(fd)
 	var b [32]byte
+	sp = begin()
 	n, err := unix.Read(fd, b[:])
+	if sp.on() {
+		sp.read(fd, b[:], n, err)
+	}
 	if err != nil || n <= 0 {
 		return 4096
 	}
@@ -82,7 +90,11 @@ func listen(a Addr, backlog int, p *Poller) (*Listener, error) {
 	// SOCK_NONBLOCK: accept4 and read must answer EAGAIN rather than put
 	// the thread to sleep; we choose how to wait. SOCK_CLOEXEC: a child we
 	// exec must not inherit the listener (and keep the port busy).
+	sp := begin()
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if sp.on() {
+		sp.socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP, fd, err)
+	}
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
@@ -107,7 +119,12 @@ func setupListener(fd int, a Addr, backlog int) error {
 	// SO_REUSEADDR lets a restarted server bind its port while connections
 	// of the previous run still sit in TIME_WAIT. (It does not let two
 	// listeners share a port: that is SO_REUSEPORT.)
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+	sp := begin()
+	err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if sp.on() {
+		sp.setsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, err)
+	}
+	if err != nil {
 		return os.NewSyscallError("setsockopt", err)
 	}
 	if a.Is6 {
@@ -118,14 +135,29 @@ func setupListener(fd int, a Addr, backlog int) error {
 		if a.Wildcard {
 			v6only = 0
 		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+		sp := begin()
+		err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only)
+		if sp.on() {
+			sp.setsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only, err)
+		}
+		if err != nil {
 			return os.NewSyscallError("setsockopt", err)
 		}
 	}
-	if err := unix.Bind(fd, a.Sockaddr()); err != nil {
+	sp = begin()
+	err = unix.Bind(fd, a.Sockaddr())
+	if sp.on() {
+		sp.addrCall("bind", fd, a, err)
+	}
+	if err != nil {
 		return os.NewSyscallError("bind", err)
 	}
-	if err := unix.Listen(fd, backlog); err != nil {
+	sp = begin()
+	err = unix.Listen(fd, backlog)
+	if sp.on() {
+		sp.listen(fd, backlog, err)
+	}
+	if err != nil {
 		return os.NewSyscallError("listen", err)
 	}
 	return nil
@@ -226,8 +258,12 @@ func (l *Listener) Accept() (*Conn, error) {
 func accept4(fd, flags int) (int, Addr, error) {
 	var rsa unix.RawSockaddrAny
 	size := uint32(unix.SizeofSockaddrAny)
+	sp := begin()
 	nfd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd),
 		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)), uintptr(flags), 0, 0)
+	if sp.on() {
+		sp.accept4(fd, &rsa, size, flags, int(nfd), errOf(e))
+	}
 	if e != 0 {
 		return -1, Addr{}, e
 	}
@@ -238,8 +274,12 @@ func accept4(fd, flags int) (int, Addr, error) {
 func getsockname(fd int) (Addr, error) {
 	var rsa unix.RawSockaddrAny
 	size := uint32(unix.SizeofSockaddrAny)
+	sp := begin()
 	_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd),
 		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	if sp.on() {
+		sp.nameCall("getsockname", fd, &rsa, size, errOf(e))
+	}
 	if e != 0 {
 		return Addr{}, e
 	}
@@ -323,7 +363,11 @@ func (c *Conn) ReadWait(p []byte) (int, error) {
 func (c *Conn) read(p []byte, wakeable bool) (int, error) {
 	for {
 		c.Stats.Reads++
+		sp := begin()
 		n, err := unix.Read(c.fd, p)
+		if sp.on() {
+			sp.read(c.fd, p, n, err)
+		}
 		switch err {
 		case nil:
 			if n == 0 && len(p) > 0 {
@@ -356,7 +400,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
 		c.Stats.Writes++
+		sp := begin()
 		n, err := unix.Write(c.fd, p[done:])
+		if sp.on() {
+			sp.write(c.fd, p[done:], n, err)
+		}
 		if n > 0 { // on error n is -1: never add it
 			done += n
 		}
@@ -386,7 +434,11 @@ func (c *Conn) SendFile(f *File, off, n int64) (int64, error) {
 		// One call moves at most 0x7ffff000 bytes (sendfile(2), NOTES).
 		chunk := min(n-done, 0x7ffff000)
 		c.Stats.Sendfiles++
+		sp, before := begin(), off
 		m, err := unix.Sendfile(c.fd, f.FD(), &off, int(chunk))
+		if sp.on() {
+			sp.sendfile(c.fd, f.FD(), before, off, int(chunk), m, err)
+		}
 		if m > 0 {
 			done += int64(m)
 		}
@@ -429,7 +481,12 @@ func (c *Conn) waitWrite() error {
 // an RST can destroy response bytes the client has not read yet. scratch is
 // the caller's buffer to drain into, so closing allocates nothing.
 func (c *Conn) Close(scratch []byte, linger time.Duration) error {
-	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+	sp := begin()
+	err := unix.Shutdown(c.fd, unix.SHUT_WR)
+	if sp.on() {
+		sp.shutdown(c.fd, unix.SHUT_WR, err)
+	}
+	if err != nil {
 		// ENOTCONN: the peer reset the connection already; nothing to drain.
 		c.Abort()
 		return os.NewSyscallError("shutdown", err)

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// narrated is the set of system calls -trace narrates (x/sys makes unlink
+// and rename as unlinkat and renameat, and Fstatat as newfstatat).
+var narrated = map[string]bool{
+	"socket": true, "setsockopt": true, "bind": true, "listen": true, "getsockname": true,
+	"accept4": true, "read": true, "write": true, "sendfile": true, "ppoll": true,
+	"shutdown": true, "close": true, "eventfd2": true, "openat": true, "openat2": true,
+	"fstat": true, "newfstatat": true, "getdents64": true, "connect": true,
+	"getsockopt": true, "getpeername": true, "unlinkat": true, "renameat": true,
+}
+
+// key is what must agree between strace and the narration for each call:
+// its name, its first argument (the fd, or AT_FDCWD, AF_INET...; for ppoll
+// the first fd of the set) and its result, a number or an errno name.
+func (c call) key() string {
+	first, _, _ := strings.Cut(c.args, ",")
+	if c.name == "ppoll" {
+		first = strconv.Itoa(pollFD(c.args))
+	}
+	return c.name + " " + first + " " + c.res()
+}
+
+// res is the result without strace's explanation: "7", "0", "EAGAIN". A
+// signal that interrupts ppoll shows in strace as "? ERESTARTNOHAND (To be
+// restarted if no handler)", the kernel's internal code; the Go runtime has
+// a handler for every signal, so the program gets EINTR, which is what the
+// narration says.
+func (c call) res() string {
+	f := strings.Fields(c.result)
+	switch {
+	case len(f) >= 2 && (f[0] == "-1" || f[0] == "?"):
+		if f[1] == "ERESTARTNOHAND" {
+			return "EINTR"
+		}
+		return f[1]
+	case len(f) >= 1:
+		return f[0]
+	}
+	return c.result
+}
+
+// serverCalls applies the filter rule to strace's calls (already joined
+// across "<unfinished ...>" and "<... resumed>" by parseStrace):
+//
+//  1. Everything before the openat of the -trace-file is dropped: the Go
+//     runtime's start-up (reads of /sys/kernel/mm/transparent_hugepage and of
+//     the cgroup files under /proc and /sys, before main) and flag parsing.
+//     SetTrace comes right after that open.
+//  2. Only the narrated system calls are kept: the runtime's futex,
+//     nanosleep, rt_sig*, mmap, madvise, clone, sched_*, sigaltstack... go.
+//  3. Of those, a call is kept only when it makes a server fd (socket,
+//     eventfd2, accept4, openat, openat2 — an openat from AT_FDCWD or from a
+//     server fd) or its first argument is one (for ppoll, the first fd of
+//     its set), counted from the call that returned it to its close. That
+//     drops the writes to the trace file's own fd, which is never a server
+//     fd, and those to stderr (the start-up and shutdown lines).
+//  4. A call that strace shows ending in "? ERESTARTSYS" or
+//     "? ERESTARTNOINTR" is dropped: a signal arrived during it (the
+//     runtime's SIGURG, often) and, the runtime's handlers being
+//     SA_RESTART, the kernel made the call again without the program ever
+//     seeing it return. strace shows the restarted call on a line of its
+//     own; the narration, which sees calls return, has only that one.
+//     ("? ERESTARTNOHAND" does reach the program, as EINTR: see res.)
+func serverCalls(t *testing.T, calls []call, traceFile string) []call {
+	t.Helper()
+	start := -1
+	for i, c := range calls {
+		if c.name == "openat" && strings.Contains(c.args, strconv.Quote(traceFile)) {
+			start = i + 1
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatalf("strace shows no openat of %s", traceFile)
+	}
+	fds := map[int]bool{}
+	var kept []call
+	for _, c := range calls[start:] {
+		if !narrated[c.name] || strings.HasPrefix(c.result, "? ERESTARTSYS") || strings.HasPrefix(c.result, "? ERESTARTNOINTR") {
+			continue
+		}
+		first, _, _ := strings.Cut(c.args, ",")
+		switch {
+		case c.name == "socket" || c.name == "eventfd2" || first == "AT_FDCWD":
+		case c.name == "ppoll":
+			if !fds[pollFD(c.args)] {
+				continue
+			}
+		case !fds[c.fd]:
+			continue
+		}
+		kept = append(kept, c)
+		switch c.name {
+		case "socket", "eventfd2", "accept4", "openat", "openat2":
+			if n, err := strconv.Atoi(c.result); err == nil {
+				fds[n] = true
+			}
+		case "close":
+			delete(fds, c.fd)
+		}
+	}
+	return kept
+}
+
+// parseNarration reads -trace output with the strace parser: the lines are
+// strace's without the thread id, so each gets one.
+func parseNarration(t *testing.T, path string) []call {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withPid strings.Builder
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if l != "" {
+			withPid.WriteString("1 " + l)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "narration")
+	if err := os.WriteFile(p, []byte(withPid.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	calls := parseStrace(t, p)
+	if n := strings.Count(string(b), "\n"); len(calls) != n {
+		t.Errorf("%d of the %d narrated lines parse as strace lines", len(calls), n)
+	}
+	return calls
+}
+
+// apart takes the waker's write out of the sequence: it is made by the
+// signal goroutine while the serving loop sits in ppoll, so whether strace
+// and the narration see the write or the ppoll's return first is a race.
+func apart(cs []call, wakerFD int) (rest, wakes []call) {
+	for _, c := range cs {
+		if c.name == "write" && c.fd == wakerFD {
+			wakes = append(wakes, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return rest, wakes
+}
+
+// TestTraceAgreesWithStrace runs rawserve under strace -f with -trace to a
+// file, drives a fixed script, and compares what the server narrated with
+// what strace saw, call by call: the same names, first fds and results in
+// the same order — and, beyond that, the same text.
+func TestTraceAgreesWithStrace(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("strace is not installed (.ci/run installs it)")
+	}
+	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
+		t.Skipf("ptrace is not permitted here: %v %s", err, out)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file body\n"), 0o644)
+	big := make([]byte, 300<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
+	tmp := t.TempDir()
+	straceOut, narration := filepath.Join(tmp, "strace.out"), filepath.Join(tmp, "trace.out")
+	s := runServer(t, "strace", "-f", "-o", straceOut, binary,
+		"-trace", "-trace-file", narration, "-dir", dir, "-addr", "127.0.0.1:0", "-quiet")
+
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	expect := func(br *bufio.Reader, method string, status int) {
+		t.Helper()
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != status {
+			t.Errorf("%s: status %d, want %d", method, resp.StatusCode, status)
+		}
+	}
+	const get = "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n"
+	const closing = "Connection: close\r\n"
+	// A keep-alive pair: two requests on one connection, then the client
+	// closes it.
+	c, br := dial()
+	fmt.Fprintf(c, get, "/f.txt", "")
+	expect(br, "GET", 200)
+	fmt.Fprintf(c, get, "/healthz", "")
+	expect(br, "GET", 200)
+	c.Close()
+	// One request each with Connection: close: a plain one, a 404, a
+	// 300 KiB file by sendfile, a HEAD; the client reads until the
+	// server's FIN.
+	for _, r := range []struct {
+		method, path string
+		status       int
+	}{{"GET", "/healthz", 200}, {"GET", "/nope", 404}, {"GET", "/big.bin", 200}, {"HEAD", "/f.txt", 200}} {
+		c, br := dial()
+		fmt.Fprintf(c, strings.Replace(get, "GET", r.method, 1), r.path, closing)
+		expect(br, r.method, r.status)
+		io.Copy(io.Discard, br)
+		c.Close()
+	}
+	// A pipelined pair in one write.
+	c, br = dial()
+	fmt.Fprintf(c, get+get, "/healthz", "", "/f.txt", closing)
+	expect(br, "GET", 200)
+	expect(br, "GET", 200)
+	io.Copy(io.Discard, br)
+	c.Close()
+
+	time.Sleep(100 * time.Millisecond)
+	syscall.Kill(s.child(t), syscall.SIGTERM) // rawserve, not strace
+	if code := s.wait(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d under strace\n%s", code, s.stderr)
+	}
+
+	told := parseNarration(t, narration)
+	all := parseStrace(t, straceOut)
+	for _, c := range all {
+		if strings.HasPrefix(c.name, "epoll_") {
+			t.Errorf("narrating woke the Go runtime's epoll poller: %s", c.line)
+		}
+	}
+	seen := serverCalls(t, all, narration)
+	wakerFD := -1
+	for _, c := range told {
+		if c.name == "eventfd2" {
+			wakerFD, _ = strconv.Atoi(c.result)
+		}
+	}
+	told, toldWakes := apart(told, wakerFD)
+	seen, seenWakes := apart(seen, wakerFD)
+	if len(toldWakes) != 1 || len(seenWakes) != 1 || toldWakes[0].text() != seenWakes[0].text() {
+		t.Errorf("the waker's write: narrated %v, strace %v", lines(toldWakes), lines(seenWakes))
+	}
+
+	// The script must have exercised every call it is meant to.
+	names := map[string]int{}
+	for _, c := range told {
+		names[c.name]++
+	}
+	for _, n := range []string{"eventfd2", "openat", "openat2", "socket", "setsockopt", "bind", "listen",
+		"getsockname", "accept4", "read", "write", "ppoll", "fstat", "sendfile", "shutdown", "close"} {
+		if names[n] == 0 {
+			t.Errorf("no %s narrated", n)
+		}
+	}
+	if names["accept4"] < 7 || names["sendfile"] < 2 {
+		t.Errorf("narrated %d accept4 (want at least 7: six connections and an EAGAIN), %d sendfile", names["accept4"], names["sendfile"])
+	}
+
+	for i := 0; i < max(len(told), len(seen)); i++ {
+		var tk, sk string
+		if i < len(told) {
+			tk = told[i].key()
+		}
+		if i < len(seen) {
+			sk = seen[i].key()
+		}
+		if tk != sk {
+			lo, hi := max(0, i-5), i+5
+			t.Fatalf("call %d: narrated %q, strace %q\nnarrated:\n%s\nstrace (filtered):\n%s",
+				i+1, tk, sk, lines(told[lo:min(hi, len(told))]), lines(seen[lo:min(hi, len(seen))]))
+		}
+		// The same text too — arguments as decoded, results with their
+		// explanation — but for the interrupted ppoll (see res).
+		tc, sc := told[i], seen[i]
+		if tc.name+"("+tc.args+")" != sc.name+"("+sc.args+")" || tc.result != sc.result && tc.res() != "EINTR" {
+			t.Errorf("call %d differs in text:\nnarrated %s\nstrace   %s", i+1, tc.text(), sc.text())
+		}
+	}
+	t.Logf("%d calls agree (plus the waker's write)", len(told))
+}
+
+// -trace alone narrates to stderr; -trace-time adds " <seconds>"; the two
+// other flags need -trace.
+func TestTraceFlags(t *testing.T) {
+	for _, args := range [][]string{{"-trace-time"}, {"-trace-file", filepath.Join(t.TempDir(), "x")}} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "need -trace") {
+			t.Errorf("%v: %v %s", args, err, out)
+		}
+	}
+	s := start(t, "-trace", "-trace-time", "-quiet")
+	if code, _ := s.get(t, "/healthz"); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t, 5*time.Second); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	accepted := regexp.MustCompile(`(?m)^accept4\(\d+, \{sa_family=AF_INET, sin_port=htons\(\d+\), sin_addr=inet_addr\("127\.0\.0\.1"\)\}, \[112 => 16\], SOCK_CLOEXEC\|SOCK_NONBLOCK\) = \d+ <\d+\.\d{6}>$`)
+	if !accepted.MatchString(s.stderr.String()) || !strings.Contains(s.stderr.String(), `read(`) {
+		t.Errorf("stderr has no timed narration:\n%s", s.stderr)
+	}
+}
