@@ -13,7 +13,8 @@ import (
 
 // The demo page, as a visitor sees it: headless Chromium (Debian's package)
 // loads it from a loopback rawserve, and the rendered text must tell of
-// this very connection's accept4 and read. A screenshot is saved for a
+// this very connection's accept4 and read — in prose, and as the narrated
+// calls themselves. A screenshot is saved for a
 // person to look at. Skipped, with the reason, where Chromium is missing.
 func TestPageInBrowser(t *testing.T) {
 	chromium, err := exec.LookPath("chromium")
@@ -44,7 +45,9 @@ func TestPageInBrowser(t *testing.T) {
 	if fd == nil {
 		t.Fatalf("the rendered page does not say which fd accept4 returned:\n%.2000s", text)
 	}
-	for _, want := range []string{"accept4", "called accept4(2)", "read(2) call(s) on fd " + fd[1], "GET / HTTP/1.1", "local port is"} {
+	for _, want := range []string{"accept4", "called accept4(2)", "read(2) call(s) on fd " + fd[1], "GET / HTTP/1.1", "local port is",
+		// The live narration of this connection, as strace would print it.
+		"SOCK_CLOEXEC|SOCK_NONBLOCK) = " + fd[1], "read(" + fd[1] + `, "GET / HTTP/1.1\r\n`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rendered page lacks %q", want)
 		}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/serve"
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/static"
@@ -125,6 +126,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if (*traceFile != "" || *traceTime) && !*trace {
 		return fail(2, "-trace-file and -trace-time need -trace")
 	}
+	// The narration goes to -trace's output and, when the demo page is
+	// served (no -dir), into the story of the connection being served,
+	// which the page shows its visitor.
+	var story *page.Story
+	var narrate []io.Writer
+	if *dir == "" {
+		story = new(page.Story)
+		narrate = append(narrate, story)
+	}
 	if *trace {
 		var w io.Writer = stderr
 		if *traceFile != "" {
@@ -135,7 +145,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			defer f.Close()
 			w = f
 		}
-		sock.SetTrace(w, *traceTime) // before the first system call to narrate
+		narrate = append(narrate, w)
+	}
+	if len(narrate) > 0 {
+		sock.SetTrace(io.MultiWriter(narrate...), *traceTime) // before the first call to narrate
 		defer sock.SetTrace(nil, false)
 	}
 
@@ -145,6 +158,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		WriteTimeout:  *writeTimeout,
 		ErrorLog:      stderr,
 		LogHealthz:    *logHealthz,
+		Story:         story,
 	}
 	if !*quiet {
 		cfg.AccessLog = stdout

@@ -26,6 +26,7 @@ type Info struct {
 	Reads     int    // read(2) calls that brought this request in
 	ReadWaits int    // waits between them
 	Head      []byte // the request head, as the client sent it
+	Story     *Story // the system calls made for this connection so far; nil: none kept
 }
 
 // parts is the template cut at its {{name}} markers: even entries are
@@ -74,6 +75,11 @@ func (in *Info) appendField(dst []byte, name string) []byte {
 		return strconv.AppendInt(dst, int64(len(in.Head)), 10)
 	case "head":
 		return AppendEscaped(dst, string(in.Head))
+	case "story":
+		if in.Story == nil {
+			return append(dst, "<p>(No narration was kept for this connection.)</p>\n"...)
+		}
+		return in.Story.appendHTML(dst)
 	}
 	return append(dst, "{{?"+name+"}}"...)
 }

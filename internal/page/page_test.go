@@ -48,3 +48,34 @@ func TestAppendEscaped(t *testing.T) {
 		t.Errorf("AppendEscaped = %q, want %q", got, want)
 	}
 }
+
+func TestStory(t *testing.T) {
+	var s Story
+	s.Write([]byte("accept4(6, 0x1, [112], SOCK_CLOEXEC|SOCK_NONBLOCK) = -1 EAGAIN (Resource temporarily unavailable)\n"))
+	s.Write([]byte(`read(7, "GET /<script> HTTP/1.1\r\n"..., 20480) = 40` + "\n"))
+	out := string(Append(nil, &Info{Story: &s}))
+	for _, want := range []string{
+		"<li><code>accept4(6, 0x1, [112], SOCK_CLOEXEC|SOCK_NONBLOCK) = -1 EAGAIN (Resource temporarily unavailable)</code>",
+		"No connection was waiting yet",
+		`docs/walkthrough.md#accepting">More</a>`,
+		"&#34;GET /&lt;script&gt; HTTP/1.1",
+		"does not wait for your FIN",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("story lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "<script>") {
+		t.Error("client bytes unescaped")
+	}
+	for i := 0; i < StoryLines+5; i++ {
+		s.Write([]byte("close(9) = 0\n"))
+	}
+	if out := string(s.appendHTML(nil)); !strings.Contains(out, "… and 7 more calls") {
+		t.Errorf("a long story should say how much it left out:\n%.300s", out)
+	}
+	s.Reset()
+	if out := string(s.appendHTML(nil)); strings.Contains(out, "<li>") {
+		t.Errorf("Reset kept lines: %s", out)
+	}
+}

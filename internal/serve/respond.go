@@ -181,6 +181,7 @@ func (s *server) pageInfo(c *sock.Conn, r *round) *page.Info {
 		Reads:         r.reads,
 		ReadWaits:     r.waits,
 		Head:          s.rbuf[:r.head],
+		Story:         s.cfg.Story,
 	}
 }
 

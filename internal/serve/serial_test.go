@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/static"
 )
@@ -586,5 +587,36 @@ func TestPipelinedChunked(t *testing.T) {
 		if resp, _ := readResp(t, br, "GET"); resp.StatusCode != want {
 			t.Fatalf("response %d: %d, want %d", i, resp.StatusCode, want)
 		}
+	}
+}
+
+// With a Story attached to the narration, the page shows the calls made
+// for the visitor's own connection — the client's bytes escaped.
+func TestPageStory(t *testing.T) {
+	story := new(page.Story)
+	sock.SetTrace(story, false)
+	defer sock.SetTrace(nil, false)
+	ts := start(t, Config{Story: story})
+	time.Sleep(50 * time.Millisecond) // idle: the story starts with accept4 = EAGAIN
+	c := ts.dial(t)
+	// Within the 32 bytes a narrated read shows: hostile markup.
+	io.WriteString(c, "GET / HTTP/1.1\r\nX:<b>&\r\nHost: x\r\nConnection: close\r\n\r\n")
+	resp, body := readResp(t, bufio.NewReader(c), "GET")
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.Status)
+	}
+	i := strings.Index(body, `<ol class="trace">`)
+	if i < 0 {
+		t.Fatalf("no narration on the page")
+	}
+	trace := body[i:]
+	trace = trace[:strings.Index(trace, "</ol>")]
+	for _, want := range []string{"accept4(", "= -1 EAGAIN", "ppoll(", "SOCK_CLOEXEC|SOCK_NONBLOCK) = ", `read(`, `&#34;GET / HTTP/1.1\r\nX:&lt;b&gt;&amp;\r\n`} {
+		if !strings.Contains(trace, want) {
+			t.Errorf("narration on the page lacks %q:\n%s", want, trace)
+		}
+	}
+	if strings.Contains(trace, "<b>") {
+		t.Error("the client's bytes reached the page unescaped")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rawserve/rawserve/internal/http1"
+	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/static"
 )
@@ -40,7 +41,11 @@ type Config struct {
 	Dir        *static.Dir // files to serve; nil serves the embedded page
 	AccessLog  io.Writer   // nil: no access log
 	LogHealthz bool        // log /healthz requests too (probes are noise by default)
-	ErrorLog   io.Writer   // nil: os.Stderr
+	// Story, if set, receives the narration of the system calls (see
+	// sock.SetTrace); the loop resets it before each accept, so the demo
+	// page can show a visitor the calls made for their connection.
+	Story    *page.Story
+	ErrorLog io.Writer // nil: os.Stderr
 }
 
 // The defaults: short, because in the serial model every second one client
@@ -82,6 +87,9 @@ func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 	s := newServer(l, p, cfg)
 	defer s.flushLog()
 	for {
+		if cfg.Story != nil {
+			cfg.Story.Reset()
+		}
 		if err := l.AcceptInto(&s.conn); err != nil {
 			if errors.Is(err, sock.ErrShutdown) {
 				return nil
