@@ -36,20 +36,9 @@ func Dial(a Addr, deadline time.Time, p *Poller) (*Conn, error) {
 	if p == nil {
 		p = &Poller{}
 	}
-	family := unix.AF_INET
-	if a.Is6 {
-		family = unix.AF_INET6
-	}
-	// The same birth flags as a listener's: SOCK_NONBLOCK so that connect
-	// returns at once and we choose how to wait, SOCK_CLOEXEC so that a
-	// child we exec does not inherit the connection.
-	sp := begin()
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-	if sp.on() {
-		sp.socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP, fd, err)
-	}
+	fd, err := newSocket(a) // nonblocking: connect returns at once, and we choose how to wait
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return nil, err
 	}
 	peer, err := connect(fd, a, deadline, p)
 	if err != nil {

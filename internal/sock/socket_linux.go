@@ -82,21 +82,31 @@ func Listen(a Addr, backlog int, p *Poller) (*Listener, error) {
 	return listen(a, backlog, p)
 }
 
-func listen(a Addr, backlog int, p *Poller) (*Listener, error) {
+// newSocket wraps socket(2): a TCP socket of a's family, listener or
+// client alike. SOCK_NONBLOCK: accept4, connect and read must answer
+// EAGAIN (or EINPROGRESS) rather than put the thread to sleep; we choose
+// how to wait. SOCK_CLOEXEC: a child we exec must not inherit it (a
+// listener would keep the port busy).
+func newSocket(a Addr) (int, error) {
 	family := unix.AF_INET
 	if a.Is6 {
 		family = unix.AF_INET6
 	}
-	// SOCK_NONBLOCK: accept4 and read must answer EAGAIN rather than put
-	// the thread to sleep; we choose how to wait. SOCK_CLOEXEC: a child we
-	// exec must not inherit the listener (and keep the port busy).
 	sp := begin()
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if sp.on() {
 		sp.socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP, fd, err)
 	}
 	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
+		return -1, os.NewSyscallError("socket", err)
+	}
+	return fd, nil
+}
+
+func listen(a Addr, backlog int, p *Poller) (*Listener, error) {
+	fd, err := newSocket(a)
+	if err != nil {
+		return nil, err
 	}
 	if err := setupListener(fd, a, backlog); err != nil {
 		closeFD(fd)
