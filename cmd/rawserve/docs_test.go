@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -34,12 +33,7 @@ var update = flag.Bool("update", false, "TestDocsTranscripts: rewrite docs/ from
 // depends on the machine's cgroups). The client is a fixed byte script, not
 // curl, so sizes do not change with a curl version.
 func TestDocsTranscripts(t *testing.T) {
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is not installed (.ci/run installs it)")
-	}
-	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
-		t.Skipf("ptrace is not permitted here: %v %s", err, out)
-	}
+	needStrace(t)
 	got := transcripts(t)
 	docs, err := filepath.Glob("../../docs/*.md")
 	if err != nil || len(docs) == 0 {

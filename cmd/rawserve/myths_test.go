@@ -22,12 +22,7 @@ import (
 // And on a kernel with MPTCP enabled, recent Go's net.Listen opens the
 // listener as IPPROTO_MPTCP, not IPPROTO_TCP.
 func TestGoNetParksInEpoll(t *testing.T) {
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is not installed (.ci/run installs it)")
-	}
-	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
-		t.Skipf("ptrace is not permitted here: %v %s", err, out)
-	}
+	needStrace(t)
 	hello := filepath.Join(t.TempDir(), "hello")
 	if out, err := exec.Command("go", "build", "-o", hello, "./testdata/hello").CombinedOutput(); err != nil {
 		t.Fatalf("building testdata/hello: %v\n%s", err, out)

@@ -17,6 +17,17 @@ import (
 	"time"
 )
 
+// needStrace skips the test, saying why, unless strace can trace here.
+func needStrace(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("strace is not installed (.ci/run installs it)")
+	}
+	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
+		t.Skipf("ptrace is not permitted here: %v %s", err, out)
+	}
+}
+
 // call is one completed system call from strace's output.
 type call struct {
 	name, args, result string
@@ -75,12 +86,7 @@ func parseStrace(t *testing.T, path string) []call {
 // getsockopt, getsockname or fstat. Only the server's own calls are counted:
 // those on the listener's and the connections' fds.
 func TestStrace(t *testing.T) {
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is not installed (.ci/run installs it)")
-	}
-	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
-		t.Skipf("ptrace is not permitted here: %v %s", err, out)
-	}
+	needStrace(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file body\n"), 0o644)
 	trace := filepath.Join(t.TempDir(), "strace.out")

@@ -164,12 +164,7 @@ func apart(cs []call, wakerFD int) (rest, wakes []call) {
 // what strace saw, call by call: the same names, first fds and results in
 // the same order — and, beyond that, the same text.
 func TestTraceAgreesWithStrace(t *testing.T) {
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is not installed (.ci/run installs it)")
-	}
-	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
-		t.Skipf("ptrace is not permitted here: %v %s", err, out)
-	}
+	needStrace(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file body\n"), 0o644)
 	big := make([]byte, 300<<10)
