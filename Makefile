@@ -9,7 +9,7 @@ FUZZTIME ?= 60s
 export CGO_ENABLED = 0
 BUILDFLAGS = -trimpath -buildvcs=auto -ldflags='-s -w'
 
-.PHONY: all build run test check vet fmt fuzz bench syscalls demo docs clean
+.PHONY: all build run test check vet fmt fuzz bench syscalls demo docs models clean
 
 all: build
 
@@ -60,6 +60,11 @@ demo: build
 # from a real run under strace; make test fails when they drift.
 docs: build
 	CGO_ENABLED=1 $(GO) test -count=1 -run '^TestDocsTranscripts$$' ./cmd/rawserve/ -update
+
+# What waiting saves: the same workload with -wait poll and -wait spin,
+# under strace -c (the table in docs/models.md).
+models: build
+	./scripts/models.sh
 
 # Regenerate docs/syscalls.md: strace -c over a fixed number of requests.
 syscalls: build
