@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -105,22 +104,4 @@ func connect(fd int, a Addr, deadline time.Time, p *Poller) (Addr, error) {
 		}
 		return Addr{}, os.NewSyscallError("getpeername", err)
 	}
-}
-
-// getpeername is getpeername(2), raw for the reason getsockname is:
-// unix.Getpeername would add a getsockopt(SO_PROTOCOL) to ask whether the
-// socket is L2TP.
-func getpeername(fd int) (Addr, error) {
-	var rsa unix.RawSockaddrAny
-	size := uint32(unix.SizeofSockaddrAny)
-	sp := begin()
-	_, _, e := unix.RawSyscall(unix.SYS_GETPEERNAME, uintptr(fd),
-		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
-	if sp.on() {
-		sp.nameCall("getpeername", fd, &rsa, size, errOf(e))
-	}
-	if e != 0 {
-		return Addr{}, e
-	}
-	return decodeSockaddr(&rsa), nil
 }

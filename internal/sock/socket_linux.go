@@ -280,15 +280,20 @@ func accept4(fd, flags int) (int, Addr, error) {
 	return int(nfd), decodeSockaddr(&rsa), nil
 }
 
-// getsockname is getsockname(2), raw for the same reason as accept4.
-func getsockname(fd int) (Addr, error) {
+// getsockname is getsockname(2), and getpeername getpeername(2): raw for
+// the same reason as accept4 — x/sys's versions would add a
+// getsockopt(SO_PROTOCOL) to ask whether the socket is L2TP.
+func getsockname(fd int) (Addr, error) { return sockaddrCall(unix.SYS_GETSOCKNAME, "getsockname", fd) }
+func getpeername(fd int) (Addr, error) { return sockaddrCall(unix.SYS_GETPEERNAME, "getpeername", fd) }
+
+// sockaddrCall makes one of the two calls that fill in a socket's address.
+func sockaddrCall(trap uintptr, name string, fd int) (Addr, error) {
 	var rsa unix.RawSockaddrAny
 	size := uint32(unix.SizeofSockaddrAny)
 	sp := begin()
-	_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd),
-		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
+	_, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
 	if sp.on() {
-		sp.nameCall("getsockname", fd, &rsa, size, errOf(e))
+		sp.nameCall(name, fd, &rsa, size, errOf(e))
 	}
 	if e != 0 {
 		return Addr{}, e
