@@ -50,6 +50,7 @@ function note(s) { printf "%-96s  # %s\n", substr(line, 1, 96), s }
 	if (line ~ /^eventfd2/)                        { match(line, /= [0-9]+/); wake = substr(line, RSTART + 2, RLENGTH - 2); note("the waker: SIGTERM writes here to end any wait"); next }
 	if (line ~ /^socket\(AF_INET/)                 { match(line, /= [0-9]+$/); lfd = substr(line, RSTART + 2); note("the listener, nonblocking and close-on-exec from birth"); next }
 	if (lfd == "") next
+	if (line ~ "^setsockopt\\(" lfd ", SOL_TCP") { note("TCP_NODELAY: a small body is not held back for an ACK"); next }
 	if (line ~ "^setsockopt\\(" lfd ",")           { note("SO_REUSEADDR: restart without waiting out TIME_WAIT"); next }
 	if (line ~ "^bind\\(" lfd ",")                 { note("the address: " addr); next }
 	if (line ~ "^listen\\(" lfd ",")               { note("the kernel now queues finished handshakes (the backlog)"); next }

@@ -149,12 +149,13 @@ func TestStrace(t *testing.T) {
 	// The listener's next calls (other threads' calls interleave).
 	var setup []string
 	for _, c := range calls[i+1:] {
-		if c.fd == lfd && len(setup) < 3 {
+		if c.fd == lfd && len(setup) < 4 {
 			setup = append(setup, c.text())
 		}
 	}
 	for j, w := range []string{
 		fmt.Sprintf("setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0", lfd),
+		fmt.Sprintf("setsockopt(%d, SOL_TCP, TCP_NODELAY, [1], 4) = 0", lfd),
 		fmt.Sprintf("bind(%d, {sa_family=AF_INET, sin_port=htons(", lfd),
 		fmt.Sprintf("listen(%d, ", lfd),
 	} {

@@ -28,6 +28,11 @@ func (timeoutError) Error() string   { return "i/o timeout" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Is(e error) bool { return e == os.ErrDeadlineExceeded }
 
+// ErrAgain is EAGAIN, "not now", as the Try calls return it: nothing to
+// read, no room to write, no connection queued. An event loop hears from
+// epoll when that changes; it never waits in the call.
+var ErrAgain error = unix.EAGAIN
+
 // ErrShutdown is returned by a wait that was cut short because the server
 // is shutting down (its Waker was woken).
 var ErrShutdown = errors.New("server shutting down")

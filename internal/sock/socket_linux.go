@@ -73,13 +73,56 @@ func Listen(a Addr, backlog int, p *Poller) (*Listener, error) {
 	if a.Wildcard {
 		six := a
 		six.Is6 = true
-		l, err := listen(six, backlog, p)
+		l, err := listen(six, backlog, p, false)
 		if err == nil || !(errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL)) {
 			return l, err
 		}
 		a.Is6 = false
 	}
-	return listen(a, backlog, p)
+	return listen(a, backlog, p, false)
+}
+
+// ListenGroup opens n listening sockets on one address, all with
+// SO_REUSEPORT, one for each event loop: the kernel spreads incoming
+// connections over them by a hash of each connection's addresses and ports,
+// so no two loops ever wake for the same connection (see docs/models.md,
+// "One loop per core"). The first listener settles the port (a has port 0)
+// and the family (a wildcard); the others join it. polls[i] is listener i's
+// Poller. On error no fd is left open.
+func ListenGroup(a Addr, backlog int, polls []*Poller) ([]*Listener, error) {
+	if backlog <= 0 {
+		backlog = DefaultBacklog()
+	}
+	ls := make([]*Listener, 0, len(polls))
+	fail := func(err error) ([]*Listener, error) {
+		for _, l := range ls {
+			l.Close()
+		}
+		return nil, err
+	}
+	for i, p := range polls {
+		var l *Listener
+		var err error
+		switch {
+		case i > 0:
+			l, err = listen(ls[0].addr, backlog, p, true)
+		case a.Wildcard:
+			six := a
+			six.Is6 = true
+			l, err = listen(six, backlog, p, true)
+			if err != nil && (errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL)) {
+				a.Is6 = false
+				l, err = listen(a, backlog, p, true)
+			}
+		default:
+			l, err = listen(a, backlog, p, true)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
 }
 
 // newSocket wraps socket(2): a TCP socket of a's family, listener or
@@ -103,12 +146,12 @@ func newSocket(a Addr) (int, error) {
 	return fd, nil
 }
 
-func listen(a Addr, backlog int, p *Poller) (*Listener, error) {
+func listen(a Addr, backlog int, p *Poller, reusePort bool) (*Listener, error) {
 	fd, err := newSocket(a)
 	if err != nil {
 		return nil, err
 	}
-	if err := setupListener(fd, a, backlog); err != nil {
+	if err := setupListener(fd, a, backlog, reusePort); err != nil {
 		closeFD(fd)
 		return nil, err
 	}
@@ -125,7 +168,7 @@ func listen(a Addr, backlog int, p *Poller) (*Listener, error) {
 	return l, nil
 }
 
-func setupListener(fd int, a Addr, backlog int) error {
+func setupListener(fd int, a Addr, backlog int, reusePort bool) error {
 	// SO_REUSEADDR lets a restarted server bind its port while connections
 	// of the previous run still sit in TIME_WAIT. (It does not let two
 	// listeners share a port: that is SO_REUSEPORT.)
@@ -136,6 +179,33 @@ func setupListener(fd int, a Addr, backlog int) error {
 	}
 	if err != nil {
 		return os.NewSyscallError("setsockopt", err)
+	}
+	// TCP_NODELAY: send each write at once. Nagle's algorithm would hold
+	// a small segment — a file's body sent by sendfile right behind the
+	// head's write — until the client ACKs the head, and the client delays
+	// that ACK by up to 40 ms: a small file would take 40 ms to arrive.
+	// Connections inherit the option from the listener (Linux copies the
+	// listener's socket at accept), so this costs one call at start-up, not
+	// one per connection.
+	sp = begin()
+	err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if sp.on() {
+		sp.setsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1, err)
+	}
+	if err != nil {
+		return os.NewSyscallError("setsockopt", err)
+	}
+	if reusePort {
+		// Several sockets may bind this address and port, if every one of
+		// them sets SO_REUSEPORT first and all belong to the same user.
+		sp := begin()
+		err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		if sp.on() {
+			sp.setsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, err)
+		}
+		if err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
 	}
 	if a.Is6 {
 		// A wildcard listener is dual-stack; an explicit IPv6 address
@@ -183,15 +253,14 @@ func (l *Listener) FD() int { return l.fd }
 // backlog are reset by the kernel.
 func (l *Listener) Close() error { return closeFD(l.fd) }
 
-// AcceptInto wraps accept4(2): it takes the next connection from the kernel's
-// accept queue, as a new nonblocking, close-on-exec socket in one call (the
-// flags cost no extra fcntl). The loop exists because accept4 on a
-// nonblocking socket says EAGAIN when the queue is empty; then we wait for
-// the listener to become readable — a connection has completed its handshake
-// — and call again.
+// AcceptInto takes the next connection from the kernel's accept queue,
+// waiting for one if the queue is empty. The new connection is written into
+// c, so a loop that serves one connection at a time can reuse one Conn and
+// allocate nothing per accept.
 //
-// The new connection is written into c, so a loop that serves one
-// connection at a time can reuse one Conn and allocate nothing per accept.
+// The loop exists because accept4 on a nonblocking socket says EAGAIN when
+// the queue is empty; then we wait for the listener to become readable — a
+// connection has completed its handshake — and call again.
 func (l *Listener) AcceptInto(c *Conn) error {
 	var info AcceptInfo
 	var backoff time.Duration
@@ -201,35 +270,20 @@ func (l *Listener) AcceptInto(c *Conn) error {
 			// queued. The kernel resets them when the listener closes.
 			return ErrShutdown
 		}
-		l.calls++
-		info.Calls++
-		fd, peer, err := accept4Func(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		switch err {
-		case nil:
-			info.Listener = l.addr
-			info.Time = time.Now()
-			*c = Conn{fd: fd, poller: l.poller, Peer: peer, Accept: info}
+		err := l.tryAccept(c, &info)
+		switch {
+		case err == nil:
 			return nil
-		case unix.EAGAIN:
-			info.EAGAINs++
+		case err == ErrAgain:
 			if err := l.poller.wait(l.fd, unix.POLLIN, l.Deadline, true); err != nil {
 				return err
 			}
 			info.Waits++
-		case unix.EINTR, unix.ECONNABORTED,
-			// A connection that was reset while it waited in the queue
-			// (ECONNABORTED), and the network errors accept(2) says Linux
-			// passes through from the new socket: they are the client's
-			// problem, not the listener's. Take the next one.
-			unix.EPROTO, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.ENONET,
-			unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH, unix.ENETDOWN,
-			unix.EPERM: // a firewall (netfilter) refused this connection
-		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
-			// Out of descriptors (EMFILE: ours; ENFILE: the system's) or
-			// kernel memory. The connection stays queued and the listener
-			// stays readable, so waiting for readability would return at
-			// once and spin. Back off instead, doubling from 5 ms to 1 s as
-			// Go's net/http does, and retry: when a descriptor frees, the
+		case IsOutOfResources(err):
+			// The connection stays queued and the listener stays
+			// readable, so waiting for readability would return at once
+			// and spin. Back off instead, doubling from 5 ms to 1 s as Go's
+			// net/http does, and retry: when a descriptor frees, the
 			// queued client is served — it is not dropped.
 			if backoff == 0 {
 				backoff = 5 * time.Millisecond
@@ -240,15 +294,63 @@ func (l *Listener) AcceptInto(c *Conn) error {
 				return ErrTimeout
 			}
 			if l.OnBackoff != nil {
-				l.OnBackoff(os.NewSyscallError("accept4", err), backoff)
+				l.OnBackoff(err, backoff)
 			}
 			if err := l.poller.sleep(backoff); err != nil {
 				return err
 			}
 		default:
-			return os.NewSyscallError("accept4", err)
+			return err
 		}
 	}
+}
+
+// TryAcceptInto is one attempt at accept4(2), for an event loop: it never
+// waits. It returns ErrAgain when the queue is empty (the loop hears from
+// epoll when it is not), an error that IsOutOfResources when there is no
+// descriptor or memory for the connection (it stays queued), or another
+// error the listener cannot recover from.
+func (l *Listener) TryAcceptInto(c *Conn) error {
+	return l.tryAccept(c, &AcceptInfo{})
+}
+
+// tryAccept wraps accept4(2): a new nonblocking, close-on-exec socket in
+// one call (the flags cost no extra fcntl).
+func (l *Listener) tryAccept(c *Conn, info *AcceptInfo) error {
+	for {
+		l.calls++
+		info.Calls++
+		fd, peer, err := accept4Func(l.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch err {
+		case nil:
+			info.Listener = l.addr
+			info.Time = time.Now()
+			*c = Conn{fd: fd, poller: l.poller, Peer: peer, Accept: *info}
+			return nil
+		case unix.EAGAIN:
+			info.EAGAINs++
+			return ErrAgain
+		case unix.EINTR, unix.ECONNABORTED,
+			// A connection that was reset while it waited in the queue
+			// (ECONNABORTED), and the network errors accept(2) says Linux
+			// passes through from the new socket: they are the client's
+			// problem, not the listener's. Take the next one.
+			unix.EPROTO, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.ENONET,
+			unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH, unix.ENETDOWN,
+			unix.EPERM: // a firewall (netfilter) refused this connection
+			continue
+		}
+		return os.NewSyscallError("accept4", err)
+	}
+}
+
+// IsOutOfResources reports the accept4 errors that mean "not now" rather
+// than "never": out of descriptors (EMFILE: ours; ENFILE: the system's) or
+// kernel memory. The connection stays queued; retrying once something has
+// been freed serves it.
+func IsOutOfResources(err error) bool {
+	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) ||
+		errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.ENOMEM)
 }
 
 // Accept is AcceptInto a new Conn.
@@ -356,12 +458,11 @@ func (c *Conn) SetReadDeadline(t time.Time) { c.rdl = t }
 // SetWriteDeadline bounds every later Write and SendFile (zero: no bound).
 func (c *Conn) SetWriteDeadline(t time.Time) { c.wdl = t }
 
-// Read wraps read(2). It returns what the socket has, at most len(p) bytes,
-// and io.EOF when the peer has shut down its sending side (read returns 0).
-// The loop exists for EAGAIN — nothing has arrived yet: wait until the
-// socket is readable or the read deadline passes, then read again — and for
-// EINTR. A shutdown (the Waker) interrupts the wait: a request that has not
-// arrived yet is not worth waiting for once we are stopping.
+// Read returns what the socket has, at most len(p) bytes, and io.EOF when
+// the peer has shut down its sending side. When nothing has arrived yet
+// (EAGAIN) it waits until the socket is readable or the read deadline passes,
+// then reads again. A shutdown (the Waker) interrupts the wait: a request
+// that has not arrived yet is not worth waiting for once we are stopping.
 func (c *Conn) Read(p []byte) (int, error) { return c.read(p, true) }
 
 // ReadWait is Read for a moment when the peer is most likely silent — just
@@ -376,6 +477,23 @@ func (c *Conn) ReadWait(p []byte) (int, error) {
 }
 
 func (c *Conn) read(p []byte, wakeable bool) (int, error) {
+	for {
+		n, err := c.TryRead(p)
+		if err != ErrAgain {
+			return n, err
+		}
+		if err := c.poller.wait(c.fd, unix.POLLIN, c.rdl, wakeable); err != nil {
+			return 0, err
+		}
+		c.Stats.Waits++
+	}
+}
+
+// TryRead wraps read(2), once: it never waits. It returns n > 0 bytes,
+// io.EOF when the peer has shut down its sending side (read returns 0),
+// ErrAgain when nothing has arrived (EAGAIN), or the error. EINTR — a signal
+// arrived during the call — is retried at once.
+func (c *Conn) TryRead(p []byte) (int, error) {
 	for {
 		c.Stats.Reads++
 		sp := begin()
@@ -393,94 +511,116 @@ func (c *Conn) read(p []byte, wakeable bool) (int, error) {
 			continue
 		case unix.EAGAIN:
 			c.Stats.EAGAINs++
-			if err := c.poller.wait(c.fd, unix.POLLIN, c.rdl, wakeable); err != nil {
-				return 0, err
-			}
-			c.Stats.Waits++
-			continue
+			return 0, ErrAgain
 		}
 		return 0, os.NewSyscallError("read", err)
 	}
 }
 
-// Write wraps write(2) and writes all of p. A socket takes what fits in its
-// send buffer and returns the count, so a short write is normal, not an
-// error: the loop writes the rest. EAGAIN means the buffer is full: wait for
-// POLLOUT — the peer reading frees space — until the write deadline.
-// A peer that is gone shows up as EPIPE or ECONNRESET, returned as an error
-// with the bytes written so far. EPIPE also raises SIGPIPE, which would kill
-// a C program by default; the Go runtime catches it and ignores it for every
-// fd but 1 and 2 (see os/signal, "SIGPIPE"), so the error is all we see.
+// Write writes all of p. A socket takes what fits in its send buffer and
+// returns the count, so a short write is normal, not an error: the loop
+// writes the rest. When the buffer is full (EAGAIN) it waits for POLLOUT —
+// the peer reading frees space — until the write deadline.
 func (c *Conn) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
-		c.Stats.Writes++
-		sp := begin()
-		n, err := unix.Write(c.fd, p[done:])
-		if sp.on() {
-			sp.write(c.fd, p[done:], n, err)
-		}
-		if n > 0 { // on error n is -1: never add it
-			done += n
-		}
+		n, err := c.TryWrite(p[done:])
+		done += n
 		switch err {
 		case nil:
-			continue
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
+		case ErrAgain:
 			if err := c.waitWrite(); err != nil {
 				return done, err
 			}
-			continue
+		default:
+			return done, err
 		}
-		return done, os.NewSyscallError("write", err)
 	}
 	return done, nil
 }
 
-// SendFile wraps sendfile(2): the kernel copies n bytes of f, from off,
-// straight from the page cache to the socket, never through our memory. Like
-// write, it may send less than asked: the loop continues from the new offset
-// (sendfile advances it for us) and waits for POLLOUT on EAGAIN.
-func (c *Conn) SendFile(f *File, off, n int64) (int64, error) {
-	done := int64(0)
-	for done < n {
-		// One call moves at most 0x7ffff000 bytes (sendfile(2), NOTES).
-		chunk := min(n-done, 0x7ffff000)
-		c.Stats.Sendfiles++
-		sp, before := begin(), off
-		m, err := unix.Sendfile(c.fd, f.FD(), &off, int(chunk))
+// TryWrite wraps write(2), once: it returns how much of p the send buffer
+// took — possibly less than all of it (a short write) — and ErrAgain when it
+// took nothing because it is full. EINTR is retried at once. A peer that is
+// gone shows up as EPIPE or ECONNRESET. EPIPE also raises SIGPIPE, which
+// would kill a C program by default; the Go runtime catches it and ignores it
+// for every fd but 1 and 2 (see os/signal, "SIGPIPE"), so the error is all we
+// see.
+func (c *Conn) TryWrite(p []byte) (int, error) {
+	for {
+		c.Stats.Writes++
+		sp := begin()
+		n, err := unix.Write(c.fd, p)
 		if sp.on() {
-			sp.sendfile(c.fd, f.FD(), before, off, int(chunk), m, err)
-		}
-		if m > 0 {
-			done += int64(m)
+			sp.write(c.fd, p, n, err)
 		}
 		switch err {
 		case nil:
-			if m == 0 { // end of file before n bytes: the file shrank under us
-				return done, io.ErrUnexpectedEOF
-			}
-			continue
+			return n, nil
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			c.Stats.EAGAINs++
+			return 0, ErrAgain
+		}
+		return 0, os.NewSyscallError("write", err) // on error n is -1: never add it
+	}
+}
+
+// SendFile sends n bytes of f, from off, waiting for room in the send buffer
+// when it is full, until the write deadline.
+func (c *Conn) SendFile(f *File, off, n int64) (int64, error) {
+	done := int64(0)
+	for done < n {
+		m, err := c.TrySendFile(f, &off, n-done)
+		done += int64(m)
+		switch err {
+		case nil:
+		case ErrAgain:
 			if err := c.waitWrite(); err != nil {
 				return done, err
 			}
-			continue
+		default:
+			return done, err
 		}
-		return done, os.NewSyscallError("sendfile", err)
 	}
 	return done, nil
+}
+
+// TrySendFile wraps sendfile(2), once: the kernel copies up to n bytes of f,
+// from *off, straight from the page cache to the socket, never through our
+// memory, and advances *off. Like write, it may send less than asked, and
+// says ErrAgain when the send buffer is full. EINTR is retried at once.
+func (c *Conn) TrySendFile(f *File, off *int64, n int64) (int, error) {
+	// One call moves at most 0x7ffff000 bytes (sendfile(2), NOTES).
+	chunk := int(min(n, 0x7ffff000))
+	for {
+		c.Stats.Sendfiles++
+		sp, before := begin(), *off
+		m, err := unix.Sendfile(c.fd, f.FD(), off, chunk)
+		if sp.on() {
+			sp.sendfile(c.fd, f.FD(), before, *off, chunk, m, err)
+		}
+		switch err {
+		case nil:
+			if m == 0 && chunk > 0 { // end of file before n bytes: the file shrank under us
+				return 0, io.ErrUnexpectedEOF
+			}
+			return m, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			c.Stats.EAGAINs++
+			return 0, ErrAgain
+		}
+		return 0, os.NewSyscallError("sendfile", err)
+	}
 }
 
 // waitWrite waits for room in the send buffer. A shutdown does not cut it
 // short: a response that has started is finished (or runs into the write
 // deadline).
 func (c *Conn) waitWrite() error {
-	c.Stats.EAGAINs++
 	if err := c.poller.wait(c.fd, unix.POLLOUT, c.wdl, false); err != nil {
 		return err
 	}
@@ -496,15 +636,10 @@ func (c *Conn) waitWrite() error {
 // an RST can destroy response bytes the client has not read yet. scratch is
 // the caller's buffer to drain into, so closing allocates nothing.
 func (c *Conn) Close(scratch []byte, linger time.Duration) error {
-	sp := begin()
-	err := unix.Shutdown(c.fd, unix.SHUT_WR)
-	if sp.on() {
-		sp.shutdown(c.fd, unix.SHUT_WR, err)
-	}
-	if err != nil {
+	if err := c.CloseWrite(); err != nil {
 		// ENOTCONN: the peer reset the connection already; nothing to drain.
 		c.Abort()
-		return os.NewSyscallError("shutdown", err)
+		return err
 	}
 	c.rdl = time.Now().Add(linger)
 	for drained := 0; drained < 256<<10; {
@@ -515,6 +650,20 @@ func (c *Conn) Close(scratch []byte, linger time.Duration) error {
 		drained += n
 	}
 	return c.Abort()
+}
+
+// CloseWrite wraps shutdown(SHUT_WR): our FIN goes out after the last byte
+// already in the send buffer, and the peer reads EOF; we can still read.
+func (c *Conn) CloseWrite() error {
+	sp := begin()
+	err := unix.Shutdown(c.fd, unix.SHUT_WR)
+	if sp.on() {
+		sp.shutdown(c.fd, unix.SHUT_WR, err)
+	}
+	if err != nil {
+		return os.NewSyscallError("shutdown", err)
+	}
+	return nil
 }
 
 // Abort closes the connection at once: for a peer that is gone already

@@ -563,12 +563,19 @@ func appendSockopt(b []byte, level, opt int) []byte {
 		switch opt {
 		case unix.SO_REUSEADDR:
 			return append(b, "SO_REUSEADDR"...)
+		case unix.SO_REUSEPORT:
+			return append(b, "SO_REUSEPORT"...)
 		case unix.SO_ERROR:
 			return append(b, "SO_ERROR"...)
 		case unix.SO_SNDBUF:
 			return append(b, "SO_SNDBUF"...)
 		case unix.SO_RCVBUF:
 			return append(b, "SO_RCVBUF"...)
+		}
+	case unix.IPPROTO_TCP:
+		b = append(b, "SOL_TCP, "...)
+		if opt == unix.TCP_NODELAY {
+			return append(b, "TCP_NODELAY"...)
 		}
 	case unix.IPPROTO_IPV6:
 		b = append(b, "SOL_IPV6, "...)
@@ -909,4 +916,73 @@ func (s span) unlinkat(path string, err error) {
 	b := s.line("unlinkat")
 	b = append(appendPath(append(b, "AT_FDCWD, "...), path), ", 0"...)
 	s.flush(ret(b, 0, err))
+}
+
+// epollFlags is strace's epollevents order.
+var epollFlags = []flag{
+	{unix.EPOLLIN, "EPOLLIN"}, {unix.EPOLLPRI, "EPOLLPRI"}, {unix.EPOLLOUT, "EPOLLOUT"},
+	{unix.EPOLLRDNORM, "EPOLLRDNORM"}, {unix.EPOLLRDBAND, "EPOLLRDBAND"},
+	{unix.EPOLLWRNORM, "EPOLLWRNORM"}, {unix.EPOLLWRBAND, "EPOLLWRBAND"},
+	{unix.EPOLLMSG, "EPOLLMSG"}, {unix.EPOLLERR, "EPOLLERR"}, {unix.EPOLLHUP, "EPOLLHUP"},
+	{unix.EPOLLRDHUP, "EPOLLRDHUP"}, {unix.EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"},
+	{unix.EPOLLWAKEUP, "EPOLLWAKEUP"}, {unix.EPOLLONESHOT, "EPOLLONESHOT"},
+	{unix.EPOLLET, "EPOLLET"},
+}
+
+func (s span) epollCreate1(fd int, err error) {
+	s.flush(ret(append(s.line("epoll_create1"), "EPOLL_CLOEXEC"...), int64(fd), err))
+}
+
+// appendEpollEvent appends one struct epoll_event as strace shows it:
+// {events=EPOLLIN|EPOLLET, data={u32=7, u64=7}}.
+func appendEpollEvent(b []byte, ev *Event) []byte {
+	b = appendFlags(append(b, "{events="...), uint64(ev.Events), epollFlags)
+	b = strconv.AppendUint(append(b, ", data={u32="...), uint64(uint32(ev.Fd)), 10)
+	u64 := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+	b = strconv.AppendUint(append(b, ", u64="...), u64, 10)
+	return append(b, "}}"...)
+}
+
+func (s span) epollCtl(epfd, op, fd int, ev *Event, err error) {
+	b := sep(appendInt(s.line("epoll_ctl"), epfd))
+	switch op {
+	case unix.EPOLL_CTL_ADD:
+		b = append(b, "EPOLL_CTL_ADD"...)
+	case unix.EPOLL_CTL_DEL:
+		b = append(b, "EPOLL_CTL_DEL"...)
+	case unix.EPOLL_CTL_MOD:
+		b = append(b, "EPOLL_CTL_MOD"...)
+	}
+	b = sep(appendInt(sep(b), fd))
+	if ev == nil {
+		b = append(b, "NULL"...)
+	} else {
+		b = appendEpollEvent(b, ev)
+	}
+	s.flush(ret(b, 0, err))
+}
+
+// epollWait narrates epoll_pwait(2) with no signal mask. Like strace, it
+// shows at most maxStrlen events and then "...".
+func (s span) epollWait(epfd int, events []Event, max, ms, n int, err error) {
+	b := sep(appendInt(s.line("epoll_pwait"), epfd))
+	if err != nil {
+		b = appendPtr(b, unsafe.Pointer(unsafe.SliceData(events)))
+	} else {
+		b = append(b, '[')
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b = sep(b)
+			}
+			if i == maxStrlen {
+				b = append(b, "..."...)
+				break
+			}
+			b = appendEpollEvent(b, &events[i])
+		}
+		b = append(b, ']')
+	}
+	b = appendInt(sep(appendInt(sep(b), max)), ms)
+	b = append(b, ", NULL, 0"...)
+	s.flush(ret(b, int64(n), err))
 }

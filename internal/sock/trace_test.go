@@ -98,6 +98,20 @@ func TestTraceFormat(t *testing.T) {
 		}, `openat(AT_FDCWD, "/proc/sys/net/core/somaxconn", O_RDONLY|O_CLOEXEC) = 6`},
 		{func(s span) { s.read(6, big[:32], copy(big, "4096\n"), nil) }, `read(6, "4096\n", 32) = 5`},
 
+		{func(s span) { s.setsockoptInt(6, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, nil) }, `setsockopt(6, SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0`},
+
+		// The event loop, as strace 6.1 printed the same calls.
+		{func(s span) { s.epollCreate1(5, nil) }, `epoll_create1(EPOLL_CLOEXEC) = 5`},
+		{func(s span) {
+			s.epollCtl(5, unix.EPOLL_CTL_ADD, 6, &Event{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: 6, Pad: 7}, nil)
+		}, `epoll_ctl(5, EPOLL_CTL_ADD, 6, {events=EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET, data={u32=6, u64=30064771078}}) = 0`},
+		{func(s span) { s.epollCtl(5, unix.EPOLL_CTL_DEL, 6, nil, nil) }, `epoll_ctl(5, EPOLL_CTL_DEL, 6, NULL) = 0`},
+		{func(s span) {
+			evs := []Event{{Events: unix.EPOLLIN | unix.EPOLLOUT, Fd: 6, Pad: 7}}
+			s.epollWait(5, evs, 8, 100, 1, nil)
+		}, `epoll_pwait(5, [{events=EPOLLIN|EPOLLOUT, data={u32=6, u64=30064771078}}], 8, 100, NULL, 0) = 1`},
+		{func(s span) { s.epollWait(5, make([]Event, 8), 8, 10, 0, nil) }, `epoll_pwait(5, [], 8, 10, NULL, 0) = 0`},
+
 		// Accepting and waiting.
 		{func(s span) {
 			s.accept4(6, rawInet4(41234, [4]byte{127, 0, 0, 1}), 16, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 7, nil)

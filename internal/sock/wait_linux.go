@@ -91,6 +91,9 @@ func (w *Waker) Wake() error {
 // Woken reports whether Wake has been called. Checking it costs no syscall.
 func (w *Waker) Woken() bool { return w != nil && w.woken.Load() }
 
+// FD is the eventfd's number, for an event loop to watch.
+func (w *Waker) FD() int { return w.fd }
+
 // Close releases the eventfd.
 func (w *Waker) Close() error { return closeFD(w.fd) }
 

@@ -1,0 +1,128 @@
+package sock
+
+import (
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Epoll is an epoll(7) instance: the set of descriptors one event loop
+// watches, and the call that sleeps until some of them are ready.
+//
+// A loop registers each descriptor once (epoll_ctl ADD) and from then on
+// learns about all of them with one call, epoll_wait — unlike ppoll, which
+// hands the kernel the whole list again on every call. The kernel keeps the
+// ready list as events happen, so one epoll_wait costs the same with ten
+// connections or ten thousand.
+type Epoll struct {
+	fd     int
+	events []Event
+}
+
+// Event is one entry of epoll_wait's answer: what happened (Events) to
+// which registration (Fd and Pad are the 8 bytes of epoll_data the loop
+// chose at ADD; rawserve puts the fd in one and a generation in the other).
+type Event = unix.EpollEvent
+
+// The event bits rawserve uses (epoll_ctl(2)).
+const (
+	EventIn    = unix.EPOLLIN    // readable: data, a connection to accept, or EOF
+	EventOut   = unix.EPOLLOUT   // room in the send buffer
+	EventRDHUP = unix.EPOLLRDHUP // the peer shut down its sending side (read will say EOF)
+	EventHUP   = unix.EPOLLHUP   // both directions are shut down, or reset: always reported
+	EventErr   = unix.EPOLLERR   // an error is pending on the socket: always reported
+	EdgeTrig   = unix.EPOLLET    // report changes, not states (see docs/models.md)
+)
+
+// NewEpoll wraps epoll_create1(EPOLL_CLOEXEC); an epoll_wait returns at most
+// max events at a time.
+func NewEpoll(max int) (*Epoll, error) {
+	sp := begin()
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if sp.on() {
+		sp.epollCreate1(fd, err)
+	}
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	return &Epoll{fd: fd, events: make([]Event, max)}, nil
+}
+
+// FD is the epoll descriptor's number (for narration and tests).
+func (e *Epoll) FD() int { return e.fd }
+
+// Close releases the epoll instance. The descriptors in it stay open.
+func (e *Epoll) Close() error { return closeFD(e.fd) }
+
+// Add wraps epoll_ctl(EPOLL_CTL_ADD): watch fd for events, and report it
+// with data (the Fd and Pad of the Event). A descriptor leaves the set by
+// itself when it is closed (its last reference), so the loop never needs
+// EPOLL_CTL_DEL for a connection: that would be one more call per close.
+func (e *Epoll) Add(fd int, events uint32, fdData, pad int32) error {
+	ev := Event{Events: events, Fd: fdData, Pad: pad}
+	sp := begin()
+	err := unix.EpollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ev)
+	if sp.on() {
+		sp.epollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ev, err)
+	}
+	if err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+// Del wraps epoll_ctl(EPOLL_CTL_DEL), for a descriptor that stays open but
+// should no longer be watched (a listener we stop accepting on).
+func (e *Epoll) Del(fd int) error {
+	sp := begin()
+	err := unix.EpollCtl(e.fd, unix.EPOLL_CTL_DEL, fd, nil)
+	if sp.on() {
+		sp.epollCtl(e.fd, unix.EPOLL_CTL_DEL, fd, nil, err)
+	}
+	if err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+// Wait wraps epoll_wait(2) — made as epoll_pwait with no signal mask, which
+// is the same call and the one every architecture has (strace shows
+// epoll_pwait). It sleeps until some watched descriptor is ready or timeout
+// passes (negative: no timeout; zero: do not sleep) and returns the ready
+// events, which stay valid until the next Wait.
+//
+// The timeout is in milliseconds, rounded up here so a loop never wakes a
+// hair before its deadline only to go back to sleep for less than 1 ms.
+// EINTR — a signal, often the Go runtime's own preemption signal — returns no
+// events and no error: the loop looks at its timers and calls again.
+func (e *Epoll) Wait(timeout time.Duration) ([]Event, error) {
+	ms := -1
+	if timeout >= 0 {
+		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+	}
+	sp := begin()
+	var n uintptr
+	var errno unix.Errno
+	if ms == 0 {
+		// A call that cannot sleep need not tell the Go runtime it might
+		// (RawSyscall skips entersyscall/exitsyscall).
+		n, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(e.fd),
+			uintptr(unsafe.Pointer(&e.events[0])), uintptr(len(e.events)), 0, 0, 0)
+	} else {
+		n, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(e.fd),
+			uintptr(unsafe.Pointer(&e.events[0])), uintptr(len(e.events)), uintptr(ms), 0, 0)
+	}
+	err := errOf(errno)
+	if sp.on() {
+		sp.epollWait(e.fd, e.events, len(e.events), ms, int(n), err)
+	}
+	switch errno {
+	case 0:
+		return e.events[:n], nil
+	case unix.EINTR:
+		return nil, nil
+	}
+	return nil, os.NewSyscallError("epoll_wait", errno)
+}
