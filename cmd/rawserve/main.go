@@ -1,6 +1,7 @@
 // Command rawserve is an HTTP server that talks to the Linux kernel through
 // raw system calls — socket, bind, listen, accept4, read, write, sendfile,
-// ppoll, shutdown, close — and serves one connection at a time.
+// ppoll, epoll, shutdown, close. It serves one connection at a time (the
+// serial model), or many from one thread with epoll (-model epoll).
 //
 // This file only reads flags, wires the packages together and handles
 // signals; every system call is made in internal/sock.
@@ -13,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -33,10 +35,12 @@ func main() {
 
 const usage = `Usage: rawserve [flags]
 
-rawserve is an HTTP/1.1 server built on raw Linux system calls. It serves
-one connection at a time: while one client is served, the others wait in
-the kernel's accept queue. With no -dir it serves a page that explains the
-system calls it made to answer you. GET /healthz answers 200 "ok".
+rawserve is an HTTP/1.1 server built on raw Linux system calls. By default
+(-model serial) it serves one connection at a time: while one client is
+served, the others wait in the kernel's accept queue. -model epoll serves
+many at once from one thread per event loop (-loops). With no -dir it serves
+a page that explains the system calls it made to answer you. GET /healthz
+answers 200 "ok".
 
   rawserve [flags]              serve
   rawserve probe [flags] [URL]  check a running rawserve (exit 0 if healthy)
@@ -60,10 +64,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", ":8080", "listen `address`: IPv4:port, [IPv6]:port, or :port for all addresses (IPv6 and IPv4)")
 	dir := fs.String("dir", "", "serve files from `directory` (default: the embedded demo page)")
 	list := fs.Bool("list", false, "with -dir: list directories that have no index.html (default: 403)")
-	wait := fs.String("wait", "poll", "what to do on EAGAIN: poll (sleep in ppoll until ready) or spin (retry at once, burning a core; for demonstrations)")
+	model := fs.String("model", "serial", "serving model: serial (one connection at a time) or epoll (many, from event loops; pick it for concurrent clients)")
+	loops := fs.Int("loops", 1, "with -model epoll: event loops, one thread and SO_REUSEPORT listener each; 0 means one per CPU")
+	maxConns := fs.Int("max-conns", 0, "with -model epoll: most connections open at once, split evenly over the loops; beyond it clients wait in the accept queue (0: no limit but the descriptor limit)")
+	grace := fs.Duration("grace", serve.DefaultGrace, "with -model epoll: after SIGTERM, how long responses in flight may take to finish")
+	wait := fs.String("wait", "poll", "with -model serial, what to do on EAGAIN: poll (sleep in ppoll until ready) or spin (retry at once, burning a core; for demonstrations)")
 	backlog := fs.Int("backlog", 0, "accept queue length passed to listen(2); 0 means the kernel's maximum, net.core.somaxconn")
 	headerTimeout := fs.Duration("header-timeout", serve.DefaultHeaderTimeout, "longest time a request head may take to arrive")
-	idleTimeout := fs.Duration("idle-timeout", serve.DefaultIdleTimeout, "longest wait for the next request on a kept-alive connection")
+	idleTimeout := fs.Duration("idle-timeout", 0, fmt.Sprintf("longest wait for the next request on a kept-alive connection (default %v serial, %v epoll)", serve.DefaultIdleTimeout, serve.DefaultEpollIdleTimeout))
 	writeTimeout := fs.Duration("write-timeout", serve.DefaultWriteTimeout, "longest time to write one response")
 	quiet := fs.Bool("quiet", false, "no access log")
 	logHealthz := fs.Bool("log-healthz", false, "log requests for /healthz too (probes are left out of the access log by default)")
@@ -112,10 +120,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(2, "-wait: %v", err)
 	}
-	for name, d := range map[string]time.Duration{"-header-timeout": *headerTimeout, "-idle-timeout": *idleTimeout, "-write-timeout": *writeTimeout} {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if _, ok := os.LookupEnv(envName("idle-timeout")); ok {
+		set["idle-timeout"] = true
+	}
+	if !set["idle-timeout"] {
+		*idleTimeout = serve.DefaultIdleTimeout
+		if *model == "epoll" {
+			*idleTimeout = serve.DefaultEpollIdleTimeout
+		}
+	}
+	for name, d := range map[string]time.Duration{"-header-timeout": *headerTimeout, "-idle-timeout": *idleTimeout, "-write-timeout": *writeTimeout, "-grace": *grace} {
 		if d <= 0 {
 			return fail(2, "%s must be positive, not %v", name, d)
 		}
+	}
+	switch *model {
+	case "serial":
+		for _, name := range []string{"loops", "max-conns", "grace"} {
+			if set[name] {
+				return fail(2, "-%s applies to -model epoll only", name)
+			}
+		}
+	case "epoll":
+		if strategy != sock.Poll {
+			return fail(2, "-wait applies to -model serial only: an event loop waits in epoll_wait")
+		}
+	default:
+		return fail(2, "-model: unknown model %q (want serial or epoll)", *model)
+	}
+	if *loops < 0 {
+		return fail(2, "-loops must be 0 (one per CPU) or positive, not %d", *loops)
+	}
+	if *loops == 0 {
+		*loops = runtime.NumCPU()
+	}
+	if *maxConns < 0 {
+		return fail(2, "-max-conns must be 0 (no limit) or positive, not %d", *maxConns)
 	}
 	if *list && *dir == "" {
 		return fail(2, "-list needs -dir: there is no directory to list")
@@ -131,7 +173,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// which the page shows its visitor.
 	var story *page.Story
 	var narrate []io.Writer
-	if *dir == "" {
+	if *dir == "" && *model == "serial" {
 		story = new(page.Story)
 		narrate = append(narrate, story)
 	}
@@ -156,6 +198,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		HeaderTimeout: *headerTimeout,
 		IdleTimeout:   *idleTimeout,
 		WriteTimeout:  *writeTimeout,
+		Grace:         *grace,
+		MaxConns:      *maxConns,
 		ErrorLog:      stderr,
 		LogHealthz:    *logHealthz,
 		Story:         story,
@@ -178,15 +222,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(1, "%v", err)
 	}
 	defer waker.Close()
+	// One listener for the serial model; for epoll, one per loop, sharing
+	// the port with SO_REUSEPORT.
 	poller := &sock.Poller{Strategy: strategy, Waker: waker}
-	l, err := sock.Listen(a, *backlog, poller)
-	if err != nil {
-		return fail(1, "listen on %s: %v", a, err)
+	var ls []*sock.Listener
+	if *model == "serial" {
+		l, err := sock.Listen(a, *backlog, poller)
+		if err != nil {
+			return fail(1, "listen on %s: %v", a, err)
+		}
+		ls = append(ls, l)
+	} else {
+		polls := make([]*sock.Poller, *loops)
+		for i := range polls {
+			polls[i] = &sock.Poller{Waker: waker}
+		}
+		ls, err = sock.ListenGroup(a, *backlog, polls)
+		if err != nil {
+			return fail(1, "listen on %s: %v", a, err)
+		}
 	}
-	defer l.Close()
-	l.OnBackoff = func(err error, d time.Duration) {
-		fmt.Fprintf(stderr, "rawserve: %v; retrying in %v\n", err, d)
+	for _, l := range ls {
+		defer l.Close()
+		l.OnBackoff = func(err error, d time.Duration) {
+			fmt.Fprintf(stderr, "rawserve: %v; retrying in %v\n", err, d)
+		}
 	}
+	l := ls[0]
 
 	// The first SIGINT or SIGTERM wakes the server out of any wait: it
 	// stops accepting, finishes the response in flight and exits 0. A
@@ -215,7 +277,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 			family = "all addresses, IPv4 only: no IPv6 here; "
 		}
 	}
-	fmt.Fprintf(stderr, "rawserve: listening on %s (%sserial, wait=%s)\n", where, family, strategy)
+	how := fmt.Sprintf("serial, wait=%s", strategy)
+	if *model == "epoll" {
+		how = fmt.Sprintf("epoll, %d loop(s)", *loops)
+		if *loops > 1 {
+			how += " with SO_REUSEPORT"
+		}
+	}
+	fmt.Fprintf(stderr, "rawserve: listening on %s (%s%s)\n", where, family, how)
 	if *readyFile != "" {
 		// Written only now that listen(2) has succeeded: a client that
 		// waits for the file can connect at once.
@@ -225,7 +294,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer sock.Remove(*readyFile)
 	}
 
-	if err := serve.Serial(l, poller, cfg); err != nil {
+	if *model == "serial" {
+		err = serve.Serial(l, poller, cfg)
+	} else {
+		err = serve.Epoll(ls, waker, cfg)
+	}
+	if err != nil {
 		return fail(1, "%v", err)
 	}
 	fmt.Fprintln(stderr, "rawserve: stopped")

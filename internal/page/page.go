@@ -19,6 +19,7 @@ type Info struct {
 	ListenerPort   int
 	FD, ListenFD   int
 	Wait           string // the wait strategy: poll or spin
+	Model          string // serial or epoll
 
 	AcceptCalls, AcceptEAGAINs, AcceptWaits int // how the connection was accepted
 
@@ -59,6 +60,11 @@ func (in *Info) appendField(dst []byte, name string) []byte {
 		return strconv.AppendInt(dst, int64(in.ListenFD), 10)
 	case "wait":
 		return AppendEscaped(dst, in.Wait)
+	case "model":
+		if in.Model != "epoll" {
+			return dst
+		}
+		return append(dst, epollNote...)
 	case "accept.calls":
 		return strconv.AppendInt(dst, int64(in.AcceptCalls), 10)
 	case "accept.eagains":
@@ -83,6 +89,16 @@ func (in *Info) appendField(dst []byte, name string) []byte {
 	}
 	return append(dst, "{{?"+name+"}}"...)
 }
+
+// epollNote replaces nothing: it is added to the page when the epoll model
+// served it, because the steps below it tell the serial model's story.
+const epollNote = `<p><b>This server is running the epoll model</b> (<code>-model epoll</code>): one thread serves
+many connections at once. It learns that the listener has a connection queued, or that your socket has bytes to read
+or room to write, from one <code>epoll_pwait</code> that watches every connection; it never sleeps on one of them.
+The calls of all connections interleave, so no per-connection story is kept (run with <code>-trace</code> to see
+them all). The steps below are the serial model's; the <code>accept4</code>, <code>read</code> and <code>write</code>
+are the same, the waiting is not. See <a href="https://github.com/rawserve/rawserve/blob/main/docs/models.md">docs/models.md</a>.</p>
+`
 
 // AppendEscaped appends s with the five HTML-special characters escaped,
 // and CR and LF made visible, as strace would print them.

@@ -16,52 +16,69 @@ import (
 
 const allow = "GET, HEAD, OPTIONS"
 
-// respond answers the request in s.req and reports whether the connection
-// may carry another request.
-func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
+// reply is a composed response, ready to send: out holds the head and, when
+// the body is in memory, the body too, so that one write(2) sends both; a
+// body from a file follows with sendfile(2). Composing and sending are apart
+// so each model sends in its own way — the serial one waiting for room, the
+// event loop when epoll says there is room — and the event loop can gather
+// the responses of pipelined requests into one write.
+type reply struct {
+	out     []byte     // appended to: it may hold earlier responses still unsent
+	headLen int        // the last head's length, to count body bytes sent
+	file    *sock.File // nil: no file body. The reply owns it: the sender closes it
+	off, n  int64      // the section of file to send
+	keep    bool       // the connection may carry another request
+}
+
+// respond composes the answer to the request in s.req into rep and reports
+// whether the connection may carry another request.
+func (s *server) respond(c *sock.Conn, r *round, rep *reply) (keep bool) {
 	req := &s.req
 	keep = !req.Close
 
 	switch string(req.Method) { // no allocation: the compiler sees through it
 	case "GET", "HEAD":
 	case "OPTIONS":
-		return s.writeHead(c, r, &http1.Head{Status: 204, ContentLength: -1, Allow: allow}, nil, nil, 0, keep)
+		return s.writeHead(r, rep, &http1.Head{Status: 204, ContentLength: -1, Allow: allow}, nil, nil, 0, keep)
 	case "POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE":
 		// Methods HTTP defines that this server does not offer on any
 		// resource (RFC 9110, 15.5.6). CONNECT would turn the connection
 		// into a tunnel: always close after refusing it.
-		return s.writeError(c, r, 405, !keep || string(req.Method) == "CONNECT")
+		return s.writeError(r, rep, 405, !keep || string(req.Method) == "CONNECT")
 	default:
-		return s.writeError(c, r, 501, !keep)
+		return s.writeError(r, rep, 501, !keep)
 	}
 
 	if string(req.Path) == "/healthz" {
 		r.quiet = !s.cfg.LogHealthz
-		return s.writeHead(c, r, &http1.Head{Status: 200, ContentType: "text/plain; charset=utf-8", ContentLength: 3}, []byte("ok\n"), nil, 0, keep)
+		return s.writeHead(r, rep, &http1.Head{Status: 200, ContentType: "text/plain; charset=utf-8", ContentLength: 3}, []byte("ok\n"), nil, 0, keep)
 	}
 	if s.cfg.Dir == nil {
 		if string(req.Path) != "/" && string(req.Path) != "/index.html" {
-			return s.writeError(c, r, 404, !keep)
+			return s.writeError(r, rep, 404, !keep)
 		}
 		s.body = page.Append(s.body[:0], s.pageInfo(c, r))
 		h := http1.Head{Status: 200, ContentType: "text/html; charset=utf-8", ContentLength: int64(len(s.body))}
-		return s.writeHead(c, r, &h, s.body, nil, 0, keep)
+		return s.writeHead(r, rep, &h, s.body, nil, 0, keep)
 	}
 	res := s.cfg.Dir.Lookup(req.Path)
 	switch res.Status {
 	case 200:
 		if res.File == nil { // a directory listing
 			h := http1.Head{Status: 200, ContentType: res.ContentType, ContentLength: int64(len(res.Body))}
-			return s.writeHead(c, r, &h, res.Body, nil, 0, keep)
+			return s.writeHead(r, rep, &h, res.Body, nil, 0, keep)
 		}
-		defer res.File.Close()
-		return s.serveFile(c, r, res.File, res.ContentType, keep)
+		keep = s.serveFile(r, rep, res.File, res.ContentType, keep)
+		if rep.file != res.File {
+			res.File.Close() // answered without its bytes (304, 412, 416, HEAD)
+		}
+		return keep
 	case 301:
 		body := []byte("301 Moved Permanently\n")
 		h := http1.Head{Status: 301, ContentType: "text/plain; charset=utf-8", ContentLength: int64(len(body)), Location: res.Location}
-		return s.writeHead(c, r, &h, body, nil, 0, keep)
+		return s.writeHead(r, rep, &h, body, nil, 0, keep)
 	}
-	return s.writeError(c, r, res.Status, !keep)
+	return s.writeError(r, rep, res.Status, !keep)
 }
 
 // serveFile answers with a file: whole (200) or in part (206), or not at
@@ -69,7 +86,7 @@ func (s *server) respond(c *sock.Conn, r *round) (keep bool) {
 // (412) or the range asked for is not in the file (416). The validators are
 // the file's Last-Modified and a strong ETag made from its inode, size and
 // modification time (RFC 9110, 8.8).
-func (s *server) serveFile(c *sock.Conn, r *round, f *sock.File, ctype string, keep bool) bool {
+func (s *server) serveFile(r *round, rep *reply, f *sock.File, ctype string, keep bool) bool {
 	s.etag = http1.AppendETag(s.etag[:0], f.Ino, f.Size, f.ModTime)
 	// A modification time in the future (a skewed clock, a touch -d) must
 	// not be sent as one: Last-Modified is at most the response's Date
@@ -84,9 +101,9 @@ func (s *server) serveFile(c *sock.Conn, r *round, f *sock.File, ctype string, k
 		// No content, but the validators the 200 would have carried
 		// (RFC 9110, 15.4.5).
 		h := http1.Head{Status: 304, ContentLength: -1, ETag: s.etag, LastModified: lm}
-		return s.writeHead(c, r, &h, nil, nil, 0, keep)
+		return s.writeHead(r, rep, &h, nil, nil, 0, keep)
 	case 412:
-		return s.writeError(c, r, 412, !keep)
+		return s.writeError(r, rep, 412, !keep)
 	}
 	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.Size,
 		LastModified: lm, ETag: s.etag, AcceptRanges: true}
@@ -95,13 +112,13 @@ func (s *server) serveFile(c *sock.Conn, r *round, f *sock.File, ctype string, k
 	case 206:
 		h.Status, h.ContentLength = 206, rg.End-rg.Start
 		h.ContentRange, h.RangeSize = rg, f.Size
-		return s.writeHead(c, r, &h, nil, f, rg.Start, keep)
+		return s.writeHead(r, rep, &h, nil, f, rg.Start, keep)
 	case 416:
 		h := s.errorHead(416)
 		h.RangeUnsatisfied, h.RangeSize = true, f.Size // "Content-Range: bytes */size"
-		return s.writeHead(c, r, &h, s.body, nil, 0, keep)
+		return s.writeHead(r, rep, &h, s.body, nil, 0, keep)
 	}
-	return s.writeHead(c, r, &h, nil, f, 0, keep)
+	return s.writeHead(r, rep, &h, nil, f, 0, keep)
 }
 
 // errorHead puts a one-line plain-text body ("404 Not Found") in s.body and
@@ -121,20 +138,19 @@ func (s *server) errorHead(status int) http1.Head {
 // writeError answers with status and its one-line body, closing the
 // connection after it if close is set. It reports whether the connection
 // may continue.
-func (s *server) writeError(c *sock.Conn, r *round, status int, close bool) bool {
+func (s *server) writeError(r *round, rep *reply, status int, close bool) bool {
 	h := s.errorHead(status)
-	return s.writeHead(c, r, &h, s.body, nil, 0, !close)
+	return s.writeHead(r, rep, &h, s.body, nil, 0, !close)
 }
 
-// writeHead sends the head h and then the body: bytes in memory, sent in
-// the same write(2) as the head, or h.ContentLength bytes of a file from
-// off, sent with sendfile(2) after it.
+// writeHead composes the head h and then the body into rep: bytes in
+// memory, appended behind the head so one write(2) sends both, or
+// h.ContentLength bytes of a file from off, for sendfile(2) after it.
 // A HEAD request gets the head alone, with GET's Content-Length. It reports
 // whether the connection may continue.
-func (s *server) writeHead(c *sock.Conn, r *round, h *http1.Head, body []byte, f *sock.File, off int64, keep bool) bool {
-	now := time.Now()
+func (s *server) writeHead(r *round, rep *reply, h *http1.Head, body []byte, f *sock.File, off int64, keep bool) bool {
 	parsed := r.line.method != nil // false when answering a request we could not parse
-	if s.poller.Waker.Woken() {
+	if s.waker.Woken() {
 		keep = false // shutting down: this is the connection's last response
 	}
 	h.Close = !keep
@@ -142,26 +158,18 @@ func (s *server) writeHead(c *sock.Conn, r *round, h *http1.Head, body []byte, f
 		h.KeepAlive10 = true // HTTP/1.0 persistence must be announced (RFC 9112, 9.3)
 	}
 	noBody := parsed && string(s.req.Method) == "HEAD"
-	b := http1.AppendHead(s.wbuf[:0], h, s.clock.Date(now))
-	headLen := len(b)
+	start := len(rep.out)
+	rep.out = http1.AppendHead(rep.out, h, s.clock.Date(time.Now()))
+	rep.headLen = len(rep.out) - start
 	if !noBody {
-		b = append(b, body...)
+		rep.out = append(rep.out, body...)
+		if f != nil {
+			rep.file, rep.off, rep.n = f, off, h.ContentLength
+		}
 	}
-	s.wbuf = b[:0] // keep whatever the buffer grew to
+	rep.keep = keep
 	r.line.status = h.Status
-	c.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
-	n, err := c.Write(b)
-	sent := int64(n - headLen)
-	if f != nil && err == nil && !noBody {
-		sent, err = c.SendFile(f, off, h.ContentLength)
-	}
-	r.line.bytes = max(sent, 0)
-	r.line.finish = time.Now()
-	if err != nil {
-		s.connError(err)
-		r.abort = true
-		return false
-	}
+	r.line.bytes = int64(len(rep.out) - start - rep.headLen)
 	return keep
 }
 
@@ -173,14 +181,15 @@ func (s *server) pageInfo(c *sock.Conn, r *round) *page.Info {
 		ListenerPort:  c.Accept.Listener.Port,
 		FD:            c.FD(),
 		ListenFD:      s.l.FD(),
-		Wait:          s.poller.Strategy.String(),
+		Wait:          s.wait,
+		Model:         s.model,
 		AcceptCalls:   c.Accept.Calls,
 		AcceptEAGAINs: c.Accept.EAGAINs,
 		AcceptWaits:   c.Accept.Waits,
 		Request:       r.n,
 		Reads:         r.reads,
 		ReadWaits:     r.waits,
-		Head:          s.rbuf[:r.head],
+		Head:          r.raw,
 		Story:         s.cfg.Story,
 	}
 }

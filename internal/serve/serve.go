@@ -33,6 +33,15 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Linger bounds the drain of a polite close (sock.Conn.Close).
 	Linger time.Duration
+	// Grace bounds a shutdown in the epoll model: the responses in flight
+	// when the Waker fires may take this long to finish. (The serial model
+	// has one response in flight, bounded by WriteTimeout.)
+	Grace time.Duration
+	// MaxConns caps the connections the epoll model holds open at once
+	// (0: no cap but the descriptor limit). At the cap it stops accepting:
+	// further clients wait in the kernel's accept queue, as they do in the
+	// serial model, and are served as connections close.
+	MaxConns int
 	// Limits bound the request head; MaxBody the request bodies that are
 	// read and discarded (GET with a body) rather than refused with 413.
 	Limits  http1.Limits
@@ -71,6 +80,9 @@ func (c *Config) defaults() {
 	if c.Linger <= 0 {
 		c.Linger = DefaultLinger
 	}
+	if c.Grace <= 0 {
+		c.Grace = DefaultGrace
+	}
 	c.Limits = c.Limits.WithDefaults()
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
@@ -101,12 +113,17 @@ func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 }
 
 // server is one serving loop's state: configuration and the buffers every
-// connection reuses, so a request allocates nothing it can avoid.
+// connection reuses, so a request allocates nothing it can avoid. Both
+// models have one per loop; a loop answers one request at a time, so the
+// request and its scratch buffers are the loop's, not each connection's.
 type server struct {
 	cfg     Config
 	l       *sock.Listener
-	poller  *sock.Poller
-	conn    sock.Conn // the connection being served: one at a time
+	poller  *sock.Poller // the serial model's; nil in an event loop
+	waker   *sock.Waker
+	model   string // "serial" or "epoll", and how it waits, for the page
+	wait    string
+	conn    sock.Conn // the serial model's connection: one at a time
 	log     *accessLog
 	clock   http1.Clock
 	req     http1.Request
@@ -124,6 +141,9 @@ func newServer(l *sock.Listener, p *sock.Poller, cfg Config) *server {
 		cfg:    cfg,
 		l:      l,
 		poller: p,
+		waker:  p.Waker,
+		model:  "serial",
+		wait:   p.Strategy.String(),
 		// Room for the largest head we accept and some body or pipelined
 		// requests behind it: a head that fills it is over the limit (431).
 		rbuf: make([]byte, cfg.Limits.MaxHeaderBytes+4096),
@@ -160,7 +180,7 @@ func (s *server) serveConn(c *sock.Conn) {
 		if buf, ok = s.readBody(c, buf, &r); !ok {
 			return
 		}
-		keep := s.respond(c, &r)
+		keep := s.answer(c, &r)
 		if s.log != nil && !r.quiet {
 			s.log.add(&r.line)
 		}
@@ -169,21 +189,54 @@ func (s *server) serveConn(c *sock.Conn) {
 			return
 		}
 		buf = s.shift(buf, r.head) // answered: drop the head
-		if s.poller.Waker.Woken() {
+		if s.waker.Woken() {
 			s.close(c, false) // shutting down: the response in flight is done
 			return
 		}
 	}
 }
 
+// answer composes the response to s.req and sends it, waiting for room
+// in the send buffer as long as the write timeout allows.
+func (s *server) answer(c *sock.Conn, r *round) bool {
+	rep := reply{out: s.wbuf[:0]}
+	s.respond(c, r, &rep)
+	return s.send(c, r, &rep)
+}
+
+// send writes rep: the head and any body in memory with write(2), then any
+// file section with sendfile(2). It reports whether the connection may
+// carry another request.
+func (s *server) send(c *sock.Conn, r *round, rep *reply) bool {
+	c.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	n, err := c.Write(rep.out)
+	s.wbuf = rep.out[:0] // keep whatever the buffer grew to
+	sent := int64(n - rep.headLen)
+	if rep.file != nil {
+		if err == nil {
+			sent, err = c.SendFile(rep.file, rep.off, rep.n)
+		}
+		rep.file.Close()
+	}
+	r.line.bytes = max(sent, 0)
+	r.line.finish = time.Now()
+	if err != nil {
+		s.connError(err)
+		r.abort = true
+		return false
+	}
+	return rep.keep
+}
+
 // round is one request and its response, as the log will tell it.
 type round struct {
-	n     int  // request number on this connection, from 1
-	head  int  // bytes of buf the head takes
-	reads int  // read(2) calls that brought the head in
-	waits int  // waits between them
-	abort bool // the peer is gone: close without the polite drain
-	quiet bool // leave it out of the access log (a health probe)
+	n     int    // request number on this connection, from 1
+	head  int    // bytes of buf the head takes
+	raw   []byte // the head as it arrived, for the demo page
+	reads int    // read(2) calls that brought the head in
+	waits int    // waits between them
+	abort bool   // the peer is gone: close without the polite drain
+	quiet bool   // leave it out of the access log (a health probe)
 	line  line
 }
 
@@ -208,7 +261,7 @@ func (s *server) readHead(c *sock.Conn, buf []byte, r *round) ([]byte, bool) {
 		if parse {
 			n, err := http1.Parse(buf, &s.req, s.cfg.Limits)
 			if err == nil {
-				r.head = n
+				r.head, r.raw = n, buf[:n]
 				r.reads, r.waits = c.Stats.Reads-reads0, c.Stats.Waits-waits0
 				return buf, true
 			}
@@ -351,7 +404,9 @@ var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 // with status, and closes: after such an error the server cannot know where
 // the next request would begin.
 func (s *server) reject(c *sock.Conn, r *round, status int) {
-	s.writeError(c, r, status, true)
+	rep := reply{out: s.wbuf[:0]}
+	s.writeError(r, &rep, status, true)
+	s.send(c, r, &rep)
 	if s.log != nil {
 		s.log.add(&r.line)
 	}
