@@ -19,6 +19,7 @@ type econn struct {
 	readable bool // bytes (or EOF) may be waiting in the kernel
 	writable bool // the send buffer may have room
 	eof      bool // the client shut down its sending side
+	rdhup    bool // epoll said so (EPOLLRDHUP): once the queue is read, EOF
 
 	in      []byte // bytes read and not yet answered; nil when there are none
 	scanned int    // of in, already searched for the end of a head
@@ -63,6 +64,9 @@ func (c *econn) pending() bool { return c.sent < len(c.out) || c.file != nil }
 func (c *econn) ready(ev uint32) {
 	if ev&(sock.EventIn|sock.EventRDHUP|sock.EventHUP|sock.EventErr) != 0 {
 		c.readable = true
+	}
+	if ev&sock.EventRDHUP != 0 {
+		c.rdhup = true
 	}
 	if ev&(sock.EventOut|sock.EventHUP|sock.EventErr) != 0 {
 		c.writable = true

@@ -401,8 +401,13 @@ func (lp *loop) fill(c *econn) bool {
 		}
 		c.in = c.in[:len(c.in)+n]
 		// A short read emptied the socket's receive queue: the next
-		// bytes will come with an edge of their own (epoll(7)).
+		// bytes will come with an edge of their own (epoll(7)). The FIN
+		// will not, if it came already: the edge that brought these bytes
+		// said so (EPOLLRDHUP), and a read now would only return 0.
 		c.readable = n == len(room)
+		if !c.readable && c.rdhup {
+			c.eof = true
+		}
 	case err == sock.ErrAgain:
 		c.readable = false
 	case err == io.EOF:
@@ -450,9 +455,13 @@ func (lp *loop) answer(c *econn) bool {
 			return lp.partial(c)
 		}
 		c.scanned = 0
-		var perr *http1.Error
-		if errors.As(err, &perr) {
-			lp.reject(c, perr.Status)
+		if err != nil {
+			status := 400
+			var perr *http1.Error
+			if errors.As(err, &perr) {
+				status = perr.Status
+			}
+			lp.reject(c, status)
 			return true
 		}
 		if !lp.head(c, n) {

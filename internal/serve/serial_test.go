@@ -45,9 +45,14 @@ type testServer struct {
 	stop func() error // wakes the server and waits for Serial to return
 }
 
-// start runs Serial on a random loopback port until the test ends.
+// start runs a server on a random loopback port until the test ends: the
+// serial model, or the epoll model (one loop) when the test runs under
+// TestEpoll, which runs the conformance tests again against it.
 func start(t *testing.T, cfg Config) *testServer {
 	t.Helper()
+	if strings.HasPrefix(t.Name(), "TestEpoll/") {
+		return startEpoll(t, cfg, 1)
+	}
 	w, err := sock.NewWaker()
 	if err != nil {
 		t.Fatal(err)
@@ -58,10 +63,34 @@ func start(t *testing.T, cfg Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{addr: l.Addr().String(), log: &syncBuffer{}, errs: &syncBuffer{}}
+	return run(t, cfg, w, []*sock.Listener{l}, func(cfg Config) error { return Serial(l, p, cfg) })
+}
+
+// startEpoll runs the epoll model with n loops.
+func startEpoll(t *testing.T, cfg Config, n int) *testServer {
+	t.Helper()
+	w, err := sock.NewWaker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	polls := make([]*sock.Poller, n)
+	for i := range polls {
+		polls[i] = &sock.Poller{Waker: w}
+	}
+	a, _ := sock.ParseAddr("127.0.0.1:0")
+	ls, err := sock.ListenGroup(a, 0, polls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run(t, cfg, w, ls, func(cfg Config) error { return Epoll(ls, w, cfg) })
+}
+
+func run(t *testing.T, cfg Config, w *sock.Waker, ls []*sock.Listener, serve func(Config) error) *testServer {
+	t.Helper()
+	ts := &testServer{addr: ls[0].Addr().String(), log: &syncBuffer{}, errs: &syncBuffer{}}
 	cfg.AccessLog, cfg.ErrorLog = ts.log, ts.errs
 	done := make(chan error, 1)
-	go func() { done <- Serial(l, p, cfg) }()
+	go func() { done <- serve(cfg) }()
 	var once sync.Once
 	var serr error
 	ts.stop = func() error {
@@ -70,9 +99,11 @@ func start(t *testing.T, cfg Config) *testServer {
 			select {
 			case serr = <-done:
 			case <-time.After(10 * time.Second):
-				serr = errors.New("Serial did not return 10s after shutdown")
+				serr = errors.New("the server did not return 10s after shutdown")
 			}
-			l.Close()
+			for _, l := range ls {
+				l.Close()
+			}
 			w.Close()
 		})
 		return serr
