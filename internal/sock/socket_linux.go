@@ -497,7 +497,7 @@ func (c *Conn) TryRead(p []byte) (int, error) {
 	for {
 		c.Stats.Reads++
 		sp := begin()
-		n, err := unix.Read(c.fd, p)
+		n, err := rawRW(unix.SYS_READ, c.fd, p)
 		if sp.on() {
 			sp.read(c.fd, p, n, err)
 		}
@@ -550,7 +550,7 @@ func (c *Conn) TryWrite(p []byte) (int, error) {
 	for {
 		c.Stats.Writes++
 		sp := begin()
-		n, err := unix.Write(c.fd, p)
+		n, err := rawRW(unix.SYS_WRITE, c.fd, p)
 		if sp.on() {
 			sp.write(c.fd, p, n, err)
 		}
@@ -675,4 +675,20 @@ func (c *Conn) Abort() error {
 	fd := c.fd
 	c.fd = -1
 	return closeFD(fd)
+}
+
+// rawRW is read(2) or write(2) on a nonblocking socket through
+// unix.RawSyscall: the call cannot sleep (it says EAGAIN instead), so the Go
+// runtime need not be told it might (entersyscall and exitsyscall, and the
+// monitor thread's hand-off of a thread it thinks is stuck in the kernel).
+func rawRW(trap uintptr, fd int, p []byte) (int, error) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	n, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(ptr), uintptr(len(p)))
+	if e != 0 {
+		return int(n), e
+	}
+	return int(n), nil
 }
