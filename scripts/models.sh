@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # models.sh — what waiting saves (make models): the same workload against
-# rawserve -wait poll and -wait spin, each under `strace -f -c`, and the CPU
-# time each used (from /proc/PID/stat). Prints a Markdown table.
+# rawserve -wait poll, -wait spin and -model epoll, each under `strace -f -c`,
+# and the CPU time each used (from /proc/PID/stat). Prints a Markdown table.
 #
 # The workload: 1 s idle, 200 requests on one kept-alive connection, 200
 # `Connection: close` requests, 1 s idle. Only 127.0.0.1 is contacted.
@@ -14,9 +14,10 @@ tracer=
 cleanup() { [ -n "$tracer" ] && kill "$tracer" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-run() { # $1: wait strategy
+run() { # $1: name, then rawserve's flags
+	local name=$1; shift
 	rm -f "$work/ready"
-	strace -f -c -o "$work/$1.count" ./bin/rawserve -addr 127.0.0.1:0 -quiet -wait "$1" -ready-file "$work/ready" 2>/dev/null &
+	strace -f -c -o "$work/$name.count" ./bin/rawserve -addr 127.0.0.1:0 -quiet "$@" -ready-file "$work/ready" 2>/dev/null &
 	tracer=$!
 	for ((i = 0; i < 100; i++)); do [ -s "$work/ready" ] && break; sleep 0.05; done
 	local addr server
@@ -28,24 +29,26 @@ run() { # $1: wait strategy
 	sleep 1
 	# utime + stime, in clock ticks, just before the end
 	read -r -a stat < "/proc/$server/stat"
-	echo $((stat[13] + stat[14])) > "$work/$1.ticks"
+	echo $((stat[13] + stat[14])) > "$work/$name.ticks"
 	kill -TERM "$server"
 	wait "$tracer" || true
 	tracer=
 }
-run poll
-run spin
+run poll -wait poll
+run spin -wait spin
+run epoll -model epoll
 
 count() { # $1: strategy, $2: syscall
 	# strace -c columns: % time, seconds, usecs/call, calls, [errors,] syscall
 	awk -v s="$2" '$NF == s { printf "%s%s\n", $4, (NF == 6 ? " (" $5 " failed)" : ""); found=1 } END { if (!found) print 0 }' "$work/$1.count" | head -1
 }
 hz=$(getconf CLK_TCK)
-echo "| system call | -wait poll | -wait spin |"
-echo "|---|---:|---:|"
-for sc in accept4 read write ppoll shutdown close; do
-	echo "| $sc | $(count poll $sc) | $(count spin $sc) |"
+cpu() { awk -v t="$(cat "$work/$1.ticks")" -v hz="$hz" 'BEGIN { printf "%.2f s", t / hz }'; }
+echo "| system call | serial, -wait poll | serial, -wait spin | -model epoll |"
+echo "|---|---:|---:|---:|"
+for sc in accept4 read write ppoll epoll_pwait epoll_ctl shutdown close; do
+	echo "| $sc | $(count poll $sc) | $(count spin $sc) | $(count epoll $sc) |"
 done
-echo "| **CPU time used** (user + system) | $(awk -v t="$(cat "$work/poll.ticks")" -v hz="$hz" 'BEGIN { printf "%.2f s", t / hz }') | $(awk -v t="$(cat "$work/spin.ticks")" -v hz="$hz" 'BEGIN { printf "%.2f s", t / hz }') |"
+echo "| **CPU time used** (user + system) | $(cpu poll) | $(cpu spin) | $(cpu epoll) |"
 echo
 echo "Measured $(date -u '+%Y-%m-%d') on $(nproc) cores, Linux $(uname -r), under strace (which slows every call)."

@@ -29,6 +29,8 @@ scenarios=(
 	"eintr         ppoll ERESTARTNOHAND / sendfile ERESTARTSYS, when a signal lands during a call (not every run)"
 	"idle-flush    the access log written when ppoll times out after 100 ms"
 	"runtime       the Go runtime's own calls: futex, nanosleep, SIGURG, start-up reads, no epoll"
+	"three-serial  three clients at once, one request each (Connection: close), -model serial (docs/models.md)"
+	"three-epoll   the same three clients against -model epoll (docs/models.md)"
 )
 
 usage() {
@@ -126,7 +128,32 @@ waitpid() {
 
 hdr() { printf '\n## %s\n' "$*"; }
 
+# three: three clients connect at once and each sends one request with
+# Connection: close; the server's calls from the first accept4 on.
+three() {
+	start accept4,read,write,shutdown,close,ppoll,epoll_pwait,epoll_ctl -- -quiet "$@"
+	sleep 0.3
+	python3 -c '
+import socket, sys
+port = int(sys.argv[1])
+cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+for i, c in enumerate(cs):
+    c.sendall(b"GET /healthz?client=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % i)
+for c in cs:
+    c.settimeout(5)
+    while c.recv(4096):
+        pass
+    c.close()
+' "$port"
+	sleep 0.2
+	stop
+	hdr "three clients at once against rawserve $*"
+	joined | awk '!on && /accept4\(/ { on = 1; if (prev ~ /(epoll_pwait|ppoll)\(/) print prev } on { print } { prev = $0 }' | grep -E ' (accept4|read|write|shutdown|close|ppoll|epoll_pwait|epoll_ctl)\(' | grep -vE '(read|write)\([0-2],' | sed 's/^[0-9]* *//'
+}
+
 case $scenario in
+three-serial) three -model serial ;;
+three-epoll) three -model epoll ;;
 dualstack)
 	ADDR=:0 start socket,setsockopt,bind,getsockname,accept4 --
 	curl -s -o /dev/null "http://127.0.0.1:$port/healthz"

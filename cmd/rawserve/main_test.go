@@ -210,10 +210,16 @@ func TestIPv6(t *testing.T) {
 // SIGTERM while a large response is in flight to a slow reader: the
 // response completes, then the process exits 0.
 func TestSIGTERMFinishesInFlight(t *testing.T) {
+	for _, model := range []string{"serial", "epoll"} {
+		t.Run(model, func(t *testing.T) { testSIGTERMFinishesInFlight(t, model) })
+	}
+}
+
+func testSIGTERMFinishesInFlight(t *testing.T, model string) {
 	dir := t.TempDir()
 	big := bytes.Repeat([]byte("rawserve"), 4<<20) // 32 MiB
 	os.WriteFile(filepath.Join(dir, "big"), big, 0o644)
-	s := start(t, "-dir", dir)
+	s := start(t, "-dir", dir, "-model", model)
 	c, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -296,6 +302,14 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"serve"}, 2, `unexpected argument "serve"`},
 		{[]string{"-dir", "/no/such/dir"}, 1, "-dir: "},
 		{[]string{"-list"}, 2, "-list needs -dir"},
+		{[]string{"-model", "threads"}, 2, `-model: unknown model "threads"`},
+		{[]string{"-loops", "2"}, 2, "-loops applies to -model epoll only"},
+		{[]string{"-max-conns", "10"}, 2, "-max-conns applies to -model epoll only"},
+		{[]string{"-grace", "1s"}, 2, "-grace applies to -model epoll only"},
+		{[]string{"-model", "epoll", "-wait", "spin"}, 2, "-wait applies to -model serial only"},
+		{[]string{"-model", "epoll", "-loops", "-1"}, 2, "-loops must be"},
+		{[]string{"-model", "epoll", "-max-conns", "-5"}, 2, "-max-conns must be"},
+		{[]string{"-model", "epoll", "-grace", "0s"}, 2, "-grace must be positive"},
 		{[]string{"-addr", "127.0.0.1:1", "-backlog", "1"}, 1, "bind: permission denied"},
 	} {
 		if tc.msg == "bind: permission denied" && os.Geteuid() == 0 {
@@ -412,5 +426,30 @@ func TestEnvironment(t *testing.T) {
 	out, _ := exec.Command(binary, "-h").CombinedOutput()
 	if !bytes.Contains(out, []byte("[$RAWSERVE_WRITE_TIMEOUT]")) {
 		t.Errorf("-h does not name the environment variables:\n%s", out)
+	}
+}
+
+// -model epoll -loops 2: two loops on one port, every client answered.
+func TestEpollLoops(t *testing.T) {
+	s := start(t, "-model", "epoll", "-loops", "2", "-quiet")
+	for i := 0; i < 50; i++ {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		b, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || !bytes.HasPrefix(b, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(b, []byte("\r\n\r\nok\n")) {
+			t.Fatalf("request %d: %q, %v", i, b, err)
+		}
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t, 5*time.Second); code != 0 {
+		t.Errorf("exit %d, want 0\n%s", code, s.stderr)
+	}
+	if !strings.Contains(s.stderr.String(), "(epoll, 2 loop(s) with SO_REUSEPORT)") {
+		t.Errorf("start-up line: %s", s.stderr)
 	}
 }
