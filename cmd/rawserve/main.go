@@ -64,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", ":8080", "listen `address`: IPv4:port, [IPv6]:port, or :port for all addresses (IPv6 and IPv4)")
 	dir := fs.String("dir", "", "serve files from `directory` (default: the embedded demo page)")
 	list := fs.Bool("list", false, "with -dir: list directories that have no index.html (default: 403)")
+	fileCache := fs.Duration("file-cache", 0, "with -dir: keep files up to 64 KiB in memory, and check each on disk again once its copy is this old (0: off; a changed file is served stale until then)")
 	model := fs.String("model", "serial", "serving model: serial (one connection at a time) or epoll (many, from event loops; pick it for concurrent clients)")
 	loops := fs.Int("loops", 1, "with -model epoll: event loops, one thread and SO_REUSEPORT listener each; 0 means one per CPU")
 	maxConns := fs.Int("max-conns", 0, "with -model epoll: most connections open at once, split evenly over the loops; beyond it clients wait in the accept queue (0: no limit but the descriptor limit)")
@@ -162,6 +163,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *list && *dir == "" {
 		return fail(2, "-list needs -dir: there is no directory to list")
 	}
+	if *fileCache < 0 {
+		return fail(2, "-file-cache must be 0 (off) or positive, not %v", *fileCache)
+	}
+	if *fileCache > 0 && *dir == "" {
+		return fail(2, "-file-cache needs -dir: there are no files to cache")
+	}
 	if *backlog < 0 {
 		return fail(2, "-backlog must be 0 (the kernel's maximum) or positive, not %d", *backlog)
 	}
@@ -215,6 +222,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer d.Close()
 		d.List = *list
 		cfg.Dir = d
+		cfg.FileCache = *fileCache
 	}
 
 	waker, err := sock.NewWaker()

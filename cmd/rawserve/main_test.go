@@ -303,6 +303,8 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"-dir", "/no/such/dir"}, 1, "-dir: "},
 		{[]string{"-list"}, 2, "-list needs -dir"},
 		{[]string{"-model", "threads"}, 2, `-model: unknown model "threads"`},
+		{[]string{"-file-cache", "1s"}, 2, "-file-cache needs -dir"},
+		{[]string{"-file-cache", "-1s", "-dir", "."}, 2, "-file-cache must be"},
 		{[]string{"-loops", "2"}, 2, "-loops applies to -model epoll only"},
 		{[]string{"-max-conns", "10"}, 2, "-max-conns applies to -model epoll only"},
 		{[]string{"-grace", "1s"}, 2, "-grace applies to -model epoll only"},

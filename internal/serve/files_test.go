@@ -21,7 +21,11 @@ func fileServer(t *testing.T) (do func(method string, hdr ...string) (*http.Resp
 	os.WriteFile(name, []byte(content), 0o644)
 	modtime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	os.Chtimes(name, modtime, modtime)
-	ts := start(t, Config{Dir: openDir(t, root)})
+	cfg := Config{Dir: openDir(t, root)}
+	if strings.Contains(t.Name(), "FileCache/") {
+		cfg.FileCache = time.Hour // every answer after the first from memory
+	}
+	ts := start(t, cfg)
 	c := ts.dial(t)
 	br := bufio.NewReader(c)
 	do = func(method string, hdr ...string) (*http.Response, string) {
@@ -122,5 +126,54 @@ func TestFutureLastModified(t *testing.T) {
 	date, err2 := http.ParseTime(resp.Header.Get("Date"))
 	if err1 != nil || err2 != nil || lm.After(date) {
 		t.Errorf("Last-Modified %q, Date %q: want Last-Modified no later than Date", resp.Header.Get("Last-Modified"), resp.Header.Get("Date"))
+	}
+}
+
+// TestFileCache: the same conditional and range answers from memory, in
+// both models; and a changed file is seen once its entry is TTL old, not
+// before.
+func TestFileCache(t *testing.T) {
+	t.Run("FileCache/ConditionalAndRange", TestConditionalAndRange)
+	t.Run("FileCache/FutureLastModified", TestFutureLastModified)
+	t.Run("TestEpoll/FileCache/ConditionalAndRange", TestConditionalAndRange)
+	for _, model := range []string{"serial", "TestEpoll"} {
+		t.Run(model, func(t *testing.T) {
+			root := t.TempDir()
+			name := filepath.Join(root, "f.txt")
+			os.WriteFile(name, []byte("first"), 0o644)
+			cfg := Config{Dir: openDir(t, root), FileCache: 300 * time.Millisecond}
+			var ts *testServer
+			if model == "serial" {
+				ts = start(t, cfg)
+			} else {
+				ts = startEpoll(t, cfg, 1)
+			}
+			c := ts.dial(t)
+			br := bufio.NewReader(c)
+			get := func() string {
+				t.Helper()
+				io.WriteString(c, "GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+				_, body := readResp(t, br, "GET")
+				return body
+			}
+			if b := get(); b != "first" {
+				t.Fatalf("first GET: %q", b)
+			}
+			start := time.Now()
+			os.WriteFile(name, []byte("again"), 0o644) // same size, new bytes and mtime
+			if b := get(); b != "first" && time.Since(start) < 250*time.Millisecond {
+				t.Errorf("within the TTL: %q, want the cached %q", b, "first")
+			}
+			time.Sleep(350 * time.Millisecond)
+			if b := get(); b != "again" {
+				t.Errorf("after the TTL: %q, want %q", b, "again")
+			}
+			os.Remove(name)
+			time.Sleep(350 * time.Millisecond)
+			io.WriteString(c, "GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+			if resp, _ := readResp(t, br, "GET"); resp.StatusCode != 404 {
+				t.Errorf("removed file: %d, want 404", resp.StatusCode)
+			}
+		})
 	}
 }

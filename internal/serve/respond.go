@@ -61,16 +61,28 @@ func (s *server) respond(c *sock.Conn, r *round, rep *reply) (keep bool) {
 		h := http1.Head{Status: 200, ContentType: "text/html; charset=utf-8", ContentLength: int64(len(s.body))}
 		return s.writeHead(r, rep, &h, s.body, nil, 0, keep)
 	}
+	if s.cache != nil {
+		if e := s.cache.Get(req.Path, time.Now()); e != nil {
+			return s.serveFile(r, rep, content{e.Ino, e.Size, e.ModTime, nil, e.Body}, e.ContentType, keep)
+		}
+	}
 	res := s.cfg.Dir.Lookup(req.Path)
 	switch res.Status {
 	case 200:
-		if res.File == nil { // a directory listing
+		f := res.File
+		if f == nil { // a directory listing
 			h := http1.Head{Status: 200, ContentType: res.ContentType, ContentLength: int64(len(res.Body))}
 			return s.writeHead(r, rep, &h, res.Body, nil, 0, keep)
 		}
-		keep = s.serveFile(r, rep, res.File, res.ContentType, keep)
-		if rep.file != res.File {
-			res.File.Close() // answered without its bytes (304, 412, 416, HEAD)
+		if s.cache != nil {
+			if e := s.cache.Put(req.Path, f, res.ContentType, time.Now()); e != nil {
+				f.Close()
+				return s.serveFile(r, rep, content{e.Ino, e.Size, e.ModTime, nil, e.Body}, e.ContentType, keep)
+			}
+		}
+		keep = s.serveFile(r, rep, content{f.Ino, f.Size, f.ModTime, f, nil}, res.ContentType, keep)
+		if rep.file != f {
+			f.Close() // answered without its bytes (304, 412, 416, HEAD)
 		}
 		return keep
 	case 301:
@@ -81,17 +93,27 @@ func (s *server) respond(c *sock.Conn, r *round, rep *reply) (keep bool) {
 	return s.writeError(r, rep, res.Status, !keep)
 }
 
+// content is a file to answer with: on disk (file, sent with sendfile) or
+// in memory (body, from the cache), and what fstat said about it.
+type content struct {
+	ino  uint64
+	size int64
+	mod  time.Time
+	file *sock.File
+	body []byte
+}
+
 // serveFile answers with a file: whole (200) or in part (206), or not at
 // all when the client's copy is still current (304), a precondition fails
 // (412) or the range asked for is not in the file (416). The validators are
 // the file's Last-Modified and a strong ETag made from its inode, size and
 // modification time (RFC 9110, 8.8).
-func (s *server) serveFile(r *round, rep *reply, f *sock.File, ctype string, keep bool) bool {
-	s.etag = http1.AppendETag(s.etag[:0], f.Ino, f.Size, f.ModTime)
+func (s *server) serveFile(r *round, rep *reply, f content, ctype string, keep bool) bool {
+	s.etag = http1.AppendETag(s.etag[:0], f.ino, f.size, f.mod)
 	// A modification time in the future (a skewed clock, a touch -d) must
 	// not be sent as one: Last-Modified is at most the response's Date
 	// (RFC 9110, 8.8.2.1).
-	lm := f.ModTime
+	lm := f.mod
 	if now := time.Now().Truncate(time.Second); lm.After(now) {
 		lm = now
 	}
@@ -105,20 +127,23 @@ func (s *server) serveFile(r *round, rep *reply, f *sock.File, ctype string, kee
 	case 412:
 		return s.writeError(r, rep, 412, !keep)
 	}
-	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.Size,
+	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.size,
 		LastModified: lm, ETag: s.etag, AcceptRanges: true}
-	rg, status := http1.RangeFor(&s.req, f.Size, v)
+	rg, status := http1.RangeFor(&s.req, f.size, v)
 	switch status {
 	case 206:
 		h.Status, h.ContentLength = 206, rg.End-rg.Start
-		h.ContentRange, h.RangeSize = rg, f.Size
-		return s.writeHead(r, rep, &h, nil, f, rg.Start, keep)
+		h.ContentRange, h.RangeSize = rg, f.size
+		if f.file == nil {
+			return s.writeHead(r, rep, &h, f.body[rg.Start:rg.End], nil, 0, keep)
+		}
+		return s.writeHead(r, rep, &h, nil, f.file, rg.Start, keep)
 	case 416:
 		h := s.errorHead(416)
-		h.RangeUnsatisfied, h.RangeSize = true, f.Size // "Content-Range: bytes */size"
+		h.RangeUnsatisfied, h.RangeSize = true, f.size // "Content-Range: bytes */size"
 		return s.writeHead(r, rep, &h, s.body, nil, 0, keep)
 	}
-	return s.writeHead(r, rep, &h, nil, f, 0, keep)
+	return s.writeHead(r, rep, &h, f.body, f.file, 0, keep)
 }
 
 // errorHead puts a one-line plain-text body ("404 Not Found") in s.body and

@@ -47,9 +47,12 @@ type Config struct {
 	Limits  http1.Limits
 	MaxBody int64
 
-	Dir        *static.Dir // files to serve; nil serves the embedded page
-	AccessLog  io.Writer   // nil: no access log
-	LogHealthz bool        // log /healthz requests too (probes are noise by default)
+	Dir *static.Dir // files to serve; nil serves the embedded page
+	// FileCache, if positive, keeps small files of Dir in memory and checks
+	// each again on disk once its entry is this old (see static.Cache).
+	FileCache  time.Duration
+	AccessLog  io.Writer // nil: no access log
+	LogHealthz bool      // log /healthz requests too (probes are noise by default)
 	// Story, if set, receives the narration of the system calls (see
 	// sock.SetTrace); the loop resets it before each accept, so the demo
 	// page can show a visitor the calls made for their connection.
@@ -123,7 +126,8 @@ type server struct {
 	waker   *sock.Waker
 	model   string // "serial" or "epoll", and how it waits, for the page
 	wait    string
-	conn    sock.Conn // the serial model's connection: one at a time
+	conn    sock.Conn     // the serial model's connection: one at a time
+	cache   *static.Cache // nil: files are opened for every request
 	log     *accessLog
 	clock   http1.Clock
 	req     http1.Request
@@ -148,6 +152,9 @@ func newServer(l *sock.Listener, p *sock.Poller, cfg Config) *server {
 		// requests behind it: a head that fills it is over the limit (431).
 		rbuf: make([]byte, cfg.Limits.MaxHeaderBytes+4096),
 		wbuf: make([]byte, 0, 4096),
+	}
+	if cfg.Dir != nil && cfg.FileCache > 0 {
+		s.cache = static.NewCache(cfg.FileCache)
 	}
 	if cfg.AccessLog != nil {
 		s.log = newAccessLog(cfg.AccessLog)

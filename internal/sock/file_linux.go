@@ -2,6 +2,7 @@ package sock
 
 import (
 	"bytes"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -342,4 +343,29 @@ func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
 			b = b[reclen:]
 		}
 	}
+}
+
+// ReadFull reads the whole file into p (len(p) must be f.Size) with
+// pread(2), which takes the offset as an argument and so leaves the file's
+// own offset alone. A read of a regular file may return less than asked (a
+// signal, a very large read): the loop reads the rest. A file that shrank
+// since fstat returns io.ErrUnexpectedEOF.
+func (f *File) ReadFull(p []byte) error {
+	for off := 0; off < len(p); {
+		sp := begin()
+		n, err := unix.Pread(f.fd, p[off:], int64(off))
+		if sp.on() {
+			sp.pread64(f.fd, p[off:], int64(off), n, err)
+		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return os.NewSyscallError("pread64", err)
+		case n == 0:
+			return io.ErrUnexpectedEOF
+		}
+		off += n
+	}
+	return nil
 }

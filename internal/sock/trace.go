@@ -986,3 +986,15 @@ func (s span) epollWait(epfd int, events []Event, max, ms, n int, err error) {
 	b = append(b, ", NULL, 0"...)
 	s.flush(ret(b, int64(n), err))
 }
+
+// pread64 narrates pread(2): what was read, then the count and the offset.
+func (s span) pread64(fd int, p []byte, off int64, n int, err error) {
+	b := sep(appendInt(s.line("pread64"), fd))
+	if err != nil {
+		b = appendPtr(b, unsafe.Pointer(unsafe.SliceData(p)))
+	} else {
+		b = appendBuf(b, p, n)
+	}
+	b = strconv.AppendInt(sep(appendInt(sep(b), len(p))), off, 10)
+	s.flush(ret(b, int64(n), err))
+}
