@@ -1,0 +1,611 @@
+// Command report turns the raw measurements scripts/bench.sh leaves in a
+// directory into docs/benchmarks.md (on stdout) and the data file the plot
+// is drawn from. Every headline number is a ratio to the reference server
+// (net/http, GOMAXPROCS=1) measured in the same run.
+//
+// The directory holds (tab-separated, one record a line):
+//
+//	meta.tsv       key, value: the machine, the tools, the command
+//	servers.tsv    id, label: the servers, in the order they are shown
+//	scenarios.tsv  id, label, kind ("hello" or "file")
+//	runs.tsv       scenario, server, round, server CPU ticks, "ok" or "died"
+//	wrk/SCENARIO.SERVER.ROUND.txt   wrk's output for that run
+//	idle.tsv       server, connections asked, opened, failed, VmRSS before, after (KiB)
+//	startup/SERVER.txt              one start-up time a line, in µs
+//	syscalls.tsv   server, connections, requests, calls, calls of the baseline run
+//	notes.txt      lines said as they are: servers skipped, runs that failed
+//
+// Any of them may be missing: its section then says so.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+type server struct{ id, label string }
+
+type scenario struct{ id, label, kind string }
+
+type run struct {
+	wrk   wrkResult
+	ticks int64
+	died  bool
+}
+
+type report struct {
+	dir       string
+	ref       string // the reference server's id
+	meta      map[string]string
+	servers   []server
+	scenarios []scenario
+	runs      map[[2]string][]run // by scenario, server
+	hz        float64
+}
+
+func main() {
+	dir := flag.String("in", "", "directory of measurements written by scripts/bench.sh")
+	ref := flag.String("ref", "nethttp-1", "the server every ratio is taken to")
+	plot := flag.String("plot-data", "", "also write the plot's data (req/s by scenario and server) to this file")
+	flag.Parse()
+	if *dir == "" {
+		log.Fatal("report: -in is required")
+	}
+	r := &report{dir: *dir, ref: *ref, runs: map[[2]string][]run{}}
+	r.load()
+	w := bufio.NewWriter(os.Stdout)
+	r.markdown(w)
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	if *plot != "" {
+		if err := os.WriteFile(*plot, []byte(r.plotData()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// records reads a tab-separated file; a missing file has no records.
+func (r *report) records(name string) [][]string {
+	data, err := os.ReadFile(filepath.Join(r.dir, name))
+	if err != nil {
+		return nil
+	}
+	var out [][]string
+	for line := range strings.Lines(string(data)) {
+		if line = strings.TrimRight(line, "\r\n"); line != "" {
+			out = append(out, strings.Split(line, "\t"))
+		}
+	}
+	return out
+}
+
+func atoi(s string) int64 { v, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64); return v }
+func field(f []string, i int) string {
+	if i < len(f) {
+		return f[i]
+	}
+	return ""
+}
+
+func (r *report) load() {
+	r.meta = map[string]string{}
+	for _, f := range r.records("meta.tsv") {
+		r.meta[f[0]] = field(f, 1)
+	}
+	r.hz, _ = strconv.ParseFloat(r.meta["clk_tck"], 64)
+	for _, f := range r.records("servers.tsv") {
+		r.servers = append(r.servers, server{f[0], field(f, 1)})
+	}
+	for _, f := range r.records("scenarios.tsv") {
+		r.scenarios = append(r.scenarios, scenario{f[0], field(f, 1), field(f, 2)})
+	}
+	for _, f := range r.records("runs.tsv") {
+		sc, sv, round := f[0], f[1], field(f, 2)
+		out, _ := os.ReadFile(filepath.Join(r.dir, "wrk", sc+"."+sv+"."+round+".txt"))
+		key := [2]string{sc, sv}
+		r.runs[key] = append(r.runs[key], run{wrk: parseWrk(string(out)), ticks: atoi(field(f, 3)), died: field(f, 4) == "died"})
+	}
+}
+
+func (r *report) label(id string) string {
+	for _, s := range r.servers {
+		if s.id == id {
+			return s.label
+		}
+	}
+	return id
+}
+
+// stats is the median, min and max of some runs' values; n == 0 when
+// there were none.
+type stats struct {
+	med, min, max float64
+	n             int
+}
+
+func summarize(v []float64) stats {
+	v = slices.DeleteFunc(slices.Clone(v), math.IsNaN)
+	if len(v) == 0 {
+		return stats{}
+	}
+	slices.Sort(v)
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return stats{med, v[0], v[len(v)-1], len(v)}
+}
+
+// measure extracts one number from a run; NaN when the run has none.
+type measure func(run) float64
+
+func reqPerSec(x run) float64 {
+	if !x.wrk.OK {
+		return math.NaN()
+	}
+	return x.wrk.ReqPerSec
+}
+
+func mibPerSec(x run) float64 {
+	if !x.wrk.OK {
+		return math.NaN()
+	}
+	return x.wrk.BytesPerSec / (1 << 20)
+}
+
+func (r *report) perCPUSecond(x run) float64 {
+	if !x.wrk.OK || x.ticks <= 0 || r.hz == 0 {
+		return math.NaN()
+	}
+	return float64(x.wrk.Requests) / (float64(x.ticks) / r.hz)
+}
+
+func (r *report) stat(sc, sv string, m measure) stats {
+	var v []float64
+	for _, x := range r.runs[[2]string{sc, sv}] {
+		v = append(v, m(x))
+	}
+	return summarize(v)
+}
+
+// flawed says whether any run of a server in a scenario had errors,
+// failed, or saw the server die.
+func (r *report) flawed(sc, sv string) bool {
+	for _, x := range r.runs[[2]string{sc, sv}] {
+		if !x.wrk.OK || x.died || x.wrk.Errors() > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ratio is a / b, printed as "1.23×"; "—" when either is missing.
+func ratio(a, b stats) string {
+	if a.n == 0 || b.n == 0 || b.med == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a.med/b.med)
+}
+
+func ratioValue(a, b stats) float64 {
+	if a.n == 0 || b.n == 0 || b.med == 0 {
+		return math.NaN()
+	}
+	return a.med / b.med
+}
+
+// num prints a number with thousands separators, or with two significant
+// decimals when it is small.
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	if v < 100 {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	s := strconv.FormatInt(int64(math.Round(v)), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func (s stats) String() string {
+	if s.n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%s (%s–%s)", num(s.med), num(s.min), num(s.max))
+}
+
+// warn marks a result whose runs had errors.
+const warn = " ⚠"
+
+func (r *report) markdown(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("<!-- Generated by scripts/bench.sh (make bench); edit the script, not this file. -->")
+	p("# Benchmarks")
+	p("")
+	p("Every headline number below is a **ratio to %s measured in the same run**, server pinned to CPU 0 and the client to CPU 1;", r.label(r.ref))
+	p("absolute figures are in the detail tables only, as median (min–max) of %s rounds, and say more about this machine than about the servers.", r.meta["rounds"])
+	p("%s marks a server whose runs in that scenario had socket errors, non-2xx answers, or did not finish: see its detail table.", strings.TrimSpace(warn))
+	p("")
+	p("Measured %s on %s (%s cores). Command: `%s` (%s mode, %s s a run).", r.meta["date"], r.meta["cpu"], r.meta["cores"], r.meta["command"], r.meta["mode"], r.meta["duration"])
+	p("")
+	p("![Requests per second, per server and scenario (log scale)](benchmarks.png)")
+	p("")
+	r.ratioTable(w, "Requests per second, ratio to the reference (higher is better)", reqPerSec)
+	r.ratioTable(w, "Requests per server CPU-second, ratio to the reference (higher is better)", r.perCPUSecond)
+	r.targets(w)
+	r.details(w)
+	r.idle(w)
+	r.startup(w)
+	r.syscalls(w)
+	r.machine(w)
+}
+
+func (r *report) ratioTable(w io.Writer, title string, m measure) {
+	fmt.Fprintf(w, "## %s\n\n| server |", title)
+	for _, sc := range r.scenarios {
+		fmt.Fprintf(w, " %s |", sc.label)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range r.scenarios {
+		fmt.Fprint(w, "--:|")
+	}
+	fmt.Fprintln(w)
+	for _, sv := range r.servers {
+		fmt.Fprintf(w, "| %s |", sv.label)
+		for _, sc := range r.scenarios {
+			cell := ratio(r.stat(sc.id, sv.id, m), r.stat(sc.id, r.ref, m))
+			if r.flawed(sc.id, sv.id) {
+				cell += warn
+			}
+			fmt.Fprintf(w, " %s |", cell)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+}
+
+// target is one line of the issues' goals: a server's ratio to the
+// reference in a scenario, at least min.
+type target struct {
+	server, scenario, what string
+	min                    float64
+	m                      measure
+	versus                 string // "" for the reference
+}
+
+func (r *report) targets(w io.Writer) {
+	fmt.Fprintln(w, "## Targets (issues #4 and #7)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| rawserve model | measure | target | measured | |")
+	fmt.Fprintln(w, "|---|---|--:|--:|---|")
+	var ts []target
+	add := func(sv, sc string, min float64) {
+		ts = append(ts, target{sv, sc, "req/s vs " + r.label(r.ref), min, reqPerSec, ""})
+	}
+	add("rawserve-serial", "ka-c1", 2.0)
+	add("rawserve-serial", "close-c1", 1.4)
+	add("rawserve-serial", "close-c64", 1.0)
+	add("rawserve-epoll", "ka-c1", 2.0)
+	add("rawserve-epoll", "ka-c64", 1.6)
+	add("rawserve-epoll", "close-c1", 1.4)
+	add("rawserve-epoll", "close-c64", 1.0)
+	for _, sv := range []string{"rawserve-serial", "rawserve-epoll"} {
+		for _, sc := range []string{"ka-c1", "ka-c64", "pipeline"} {
+			ts = append(ts, target{sv, sc, "req per CPU-second vs " + r.label(r.ref), 2.0, r.perCPUSecond, ""})
+		}
+	}
+	for _, peer := range []string{"gnet-1", "nginx"} {
+		ts = append(ts, target{"rawserve-epoll", "ka-c64", "req/s vs " + r.label(peer), 1.0, reqPerSec, peer})
+	}
+	for _, t := range ts {
+		versus := t.versus
+		if versus == "" {
+			versus = r.ref
+		}
+		v := ratioValue(r.stat(t.scenario, t.server, t.m), r.stat(t.scenario, versus, t.m))
+		verdict := "met"
+		switch {
+		case math.IsNaN(v):
+			verdict = "not measured"
+		case v < t.min:
+			verdict = "**short**"
+		}
+		if r.flawed(t.scenario, t.server) {
+			verdict += warn
+		}
+		fmt.Fprintf(w, "| %s | %s, %s | ≥ %.1f× | %s | %s |\n", r.label(t.server), t.what, r.scenarioLabel(t.scenario), t.min, fmtRatio(v), verdict)
+	}
+	if s, ok := r.syscallsPerRequest("rawserve-epoll", "16"); ok {
+		verdict := "met"
+		if s > 3 {
+			verdict = "**short**"
+		}
+		fmt.Fprintf(w, "| %s | system calls per keep-alive request (16 connections) | ≤ 3 | %.2f | %s |\n", r.label("rawserve-epoll"), s, verdict)
+	}
+	if before, per, n, ok := r.idleOf("rawserve-epoll"); ok {
+		mib := (before + per*10000) / 1024
+		verdict := "met"
+		if mib >= 40 {
+			verdict = "**short**"
+		}
+		note := ""
+		if n != 10000 {
+			note = fmt.Sprintf(" (extrapolated from %d)", n)
+		}
+		fmt.Fprintf(w, "| %s | RSS with 10,000 idle keep-alive connections%s | < 40 MiB | %.1f MiB | %s |\n", r.label("rawserve-epoll"), note, mib, verdict)
+	}
+	fmt.Fprintln(w)
+}
+
+func fmtRatio(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", v)
+}
+
+func (r *report) scenarioLabel(id string) string {
+	for _, sc := range r.scenarios {
+		if sc.id == id {
+			return sc.label
+		}
+	}
+	return id
+}
+
+// details prints, per scenario, every server's absolute numbers and errors.
+func (r *report) details(w io.Writer) {
+	fmt.Fprintln(w, "## Each scenario in detail")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Median (min–max) over the rounds. Errors are summed over the rounds: wrk's socket errors (connect/read/write/timeout) and non-2xx answers.")
+	fmt.Fprintln(w)
+	for _, sc := range r.scenarios {
+		fmt.Fprintf(w, "### %s\n\n", sc.label)
+		if sc.kind == "file" {
+			fmt.Fprintln(w, "| server | req/s | ratio | MiB/s | req per CPU-s | ratio | errors |")
+			fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|")
+		} else {
+			fmt.Fprintln(w, "| server | req/s | ratio | req per CPU-s | ratio | errors |")
+			fmt.Fprintln(w, "|---|--:|--:|--:|--:|---|")
+		}
+		for _, sv := range r.servers {
+			rps, cpu := r.stat(sc.id, sv.id, reqPerSec), r.stat(sc.id, sv.id, r.perCPUSecond)
+			fmt.Fprintf(w, "| %s | %s | %s |", sv.label, rps, ratio(rps, r.stat(sc.id, r.ref, reqPerSec)))
+			if sc.kind == "file" {
+				fmt.Fprintf(w, " %s |", r.stat(sc.id, sv.id, mibPerSec))
+			}
+			fmt.Fprintf(w, " %s | %s | %s |\n", cpu, ratio(cpu, r.stat(sc.id, r.ref, r.perCPUSecond)), r.errors(sc.id, sv.id))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func (r *report) errors(sc, sv string) string {
+	var sum wrkResult
+	failed, died := 0, 0
+	runs := r.runs[[2]string{sc, sv}]
+	if len(runs) == 0 {
+		return "not run"
+	}
+	for _, x := range runs {
+		if !x.wrk.OK {
+			failed++
+		}
+		if x.died {
+			died++
+		}
+		sum.Connect += x.wrk.Connect
+		sum.Read += x.wrk.Read
+		sum.Write += x.wrk.Write
+		sum.Timeout += x.wrk.Timeout
+		sum.Non2xx += x.wrk.Non2xx
+	}
+	var parts []string
+	for _, e := range []struct {
+		name string
+		n    int64
+	}{{"connect", sum.Connect}, {"read", sum.Read}, {"write", sum.Write}, {"timeout", sum.Timeout}, {"non-2xx", sum.Non2xx}} {
+		if e.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", e.name, e.n))
+		}
+	}
+	if failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d runs did not finish", failed, len(runs)))
+	}
+	if died > 0 {
+		parts = append(parts, "server died")
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return "⚠ " + strings.Join(parts, ", ")
+}
+
+// idleOf returns a server's RSS before the idle connections, the RSS each
+// connection added, and how many were open (KiB).
+func (r *report) idleOf(id string) (before, per float64, n int64, ok bool) {
+	for _, f := range r.records("idle.tsv") {
+		if f[0] != id || len(f) < 6 {
+			continue
+		}
+		n = atoi(f[2])
+		if n == 0 {
+			return 0, 0, 0, false
+		}
+		before = float64(atoi(f[4]))
+		return before, (float64(atoi(f[5])) - before) / float64(n), n, true
+	}
+	return 0, 0, 0, false
+}
+
+// section prints a section's title, and says so when it has nothing to
+// show; it reports whether it has.
+func section(w io.Writer, title string, measured bool) bool {
+	fmt.Fprintf(w, "## %s\n\n", title)
+	if !measured {
+		fmt.Fprint(w, "Not measured in this run.\n\n")
+	}
+	return measured
+}
+
+func (r *report) idle(w io.Writer) {
+	recs := r.records("idle.tsv")
+	if !section(w, "Idle keep-alive connections: memory", len(recs) > 0) {
+		return
+	}
+	fmt.Fprintf(w, "Each connection got one GET / answered, then stayed open and idle; VmRSS of the server (all its processes) before and after. The serial servers hold one connection at a time and are left out.\n\n")
+	fmt.Fprintln(w, "| server | connections open | failed | RSS before | RSS after | per connection | ratio |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	_, refPer, _, refOK := r.idleOf(r.ref)
+	for _, f := range recs {
+		if len(f) < 6 {
+			continue
+		}
+		_, per, _, ok := r.idleOf(f[0])
+		perS, ratioS := "—", "—"
+		if ok {
+			perS = fmt.Sprintf("%.1f KiB", per)
+			if refOK && refPer > 0 {
+				ratioS = fmt.Sprintf("%.2f×", per/refPer)
+			}
+		}
+		failed := f[3]
+		if atoi(failed) > 0 {
+			failed = "⚠ " + failed
+		}
+		fmt.Fprintf(w, "| %s | %s of %s | %s | %.1f MiB | %.1f MiB | %s | %s |\n", r.label(f[0]), f[2], f[1], failed,
+			float64(atoi(f[4]))/1024, float64(atoi(f[5]))/1024, perS, ratioS)
+	}
+	fmt.Fprintln(w, "\n(ratio: memory per connection over the reference's; lower is better.)")
+	fmt.Fprintln(w)
+}
+
+func (r *report) startupOf(id string) stats {
+	data, err := os.ReadFile(filepath.Join(r.dir, "startup", id+".txt"))
+	if err != nil {
+		return stats{}
+	}
+	var v []float64
+	for _, f := range strings.Fields(string(data)) {
+		if us, err := strconv.ParseFloat(f, 64); err == nil {
+			v = append(v, us/1000)
+		}
+	}
+	return summarize(v)
+}
+
+func (r *report) startup(w io.Writer) {
+	ref := r.startupOf(r.ref)
+	if !section(w, "Start-up: exec to the first 200 response", ref.n > 0) {
+		return
+	}
+	fmt.Fprintf(w, "bench/cmd/startup execs the server, polls connect + GET / until 200, then stops it; %d times a server. Ratio: the median time over the reference's (lower is better).\n\n", ref.n)
+	fmt.Fprintln(w, "| server | ratio | ms, median (min–max) |")
+	fmt.Fprintln(w, "|---|--:|--:|")
+	for _, sv := range r.servers {
+		if s := r.startupOf(sv.id); s.n > 0 {
+			fmt.Fprintf(w, "| %s | %s | %s |\n", sv.label, ratio(s, ref), s)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// syscallsPerRequest is (calls − the baseline run's calls) / requests.
+func (r *report) syscallsPerRequest(id, conns string) (float64, bool) {
+	for _, f := range r.records("syscalls.tsv") {
+		if len(f) >= 5 && f[0] == id && f[1] == conns && atoi(f[2]) > 0 {
+			return float64(atoi(f[3])-atoi(f[4])) / float64(atoi(f[2])), true
+		}
+	}
+	return 0, false
+}
+
+func (r *report) syscalls(w io.Writer) {
+	recs := r.records("syscalls.tsv")
+	if !section(w, "System calls per request", len(recs) > 0) {
+		return
+	}
+	fmt.Fprintln(w, "`strace -f -c` around the server while bench/cmd/fixedload sends exactly N keep-alive requests over C connections: GET / to net/http, GET /healthz to rawserve, so that both answer from memory (rawserve's / is a file, which costs openat2, fstat, sendfile and close on top). \"per request\" is all calls over N, every thread of the process counted (the Go runtime's too); \"less start/stop\" first subtracts a run that only started, answered the readiness check and stopped. strace slows every call, so counts that depend on timing (EAGAIN, waits) are inflated alike for every server.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| server | connections | requests | calls | per request | less start/stop | ratio |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	for _, f := range recs {
+		if len(f) < 5 {
+			continue
+		}
+		n := atoi(f[2])
+		per, _ := r.syscallsPerRequest(f[0], f[1])
+		refPer, refOK := r.syscallsPerRequest(r.ref, f[1])
+		ratioS := "—"
+		if refOK && refPer > 0 {
+			ratioS = fmt.Sprintf("%.2f×", per/refPer)
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %.2f | %.2f | %s |\n", r.label(f[0]), f[1], n, atoi(f[3]), float64(atoi(f[3]))/float64(n), per, ratioS)
+	}
+	fmt.Fprintln(w, "\n(ratio: calls per request less start/stop, over the reference's; lower is better.)")
+	fmt.Fprintln(w)
+}
+
+func (r *report) machine(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("## The machine and the method")
+	p("")
+	for _, k := range []struct{ key, label string }{
+		{"cpu", "CPU"}, {"cores", "cores"}, {"kernel", "kernel"}, {"go", "Go"}, {"wrk", "wrk"},
+		{"nginx", "nginx"}, {"date", "date"}, {"command", "command"},
+	} {
+		if v := r.meta[k.key]; v != "" {
+			p("- %s: %s", k.label, v)
+		}
+	}
+	p("")
+	p("Every server runs pinned to CPU 0 (`taskset -c 0`) and wrk (`-t1`) to CPU 1; the servers are started once and warmed up, then each scenario runs for every server in turn, A B C … A B C …, %s rounds of %s s. Requests per CPU-second: the requests wrk completed over the server's utime + stime (`/proc/PID/stat`, all its processes: nginx's master and worker) during the run, in clock ticks of 1/%s s.", r.meta["rounds"], r.meta["duration"], r.meta["clk_tck"])
+	p("")
+	p("Scenarios: keep-alive and `Connection: close` with 1 and 64 connections; pipelined keep-alive, 64 connections with 16 requests in flight each (bench/wrk/pipeline.lua); a 1 MiB and a 100 MiB file over one keep-alive connection. GET / answers the 13-byte body `Hello, World!`. rawserve serves it as the `index.html` of its -dir: a file, opened, sent with sendfile and closed on every request (4 system calls the others, answering from memory, do not make), with Content-Type text/html where the others send text/plain. Header sizes differ from server to server (Date, Server, Last-Modified, ETag fields). The seed post's loop answers every request with `Connection: close`, so in the keep-alive scenarios wrk reconnects after each response, and when pipelining only the first request of each batch is answered; wrk counts neither as an error. gnet has no sendfile: its files are read into memory and written.")
+	p("")
+	notes, _ := os.ReadFile(filepath.Join(r.dir, "notes.txt"))
+	if len(strings.TrimSpace(string(notes))) > 0 {
+		p("### Notes from this run")
+		p("")
+		for line := range strings.Lines(strings.TrimSpace(string(notes))) {
+			p("- %s", strings.TrimSpace(line))
+		}
+		p("")
+	}
+}
+
+// plotData is a table for gnuplot's clustered histogram: a row per
+// scenario, a column per server, the median req/s ("?" when missing).
+func (r *report) plotData() string {
+	var b strings.Builder
+	b.WriteString("scenario")
+	for _, sv := range r.servers {
+		fmt.Fprintf(&b, "\t%q", sv.label)
+	}
+	b.WriteString("\n")
+	for _, sc := range r.scenarios {
+		fmt.Fprintf(&b, "%q", sc.label)
+		for _, sv := range r.servers {
+			if s := r.stat(sc.id, sv.id, reqPerSec); s.n > 0 {
+				fmt.Fprintf(&b, "\t%.1f", s.med)
+			} else {
+				b.WriteString("\t?")
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
