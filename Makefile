@@ -9,7 +9,7 @@ FUZZTIME ?= 60s
 export CGO_ENABLED = 0
 BUILDFLAGS = -trimpath -buildvcs=auto -ldflags='-s -w'
 
-.PHONY: all build run test check vet fmt fuzz bench syscalls demo docs models clean
+.PHONY: all build run test check vet fmt fuzz bench bench-quick syscalls demo docs models clean
 
 all: build
 
@@ -45,11 +45,20 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./internal/$${t%%:*}/; \
 	done
 
-# Go benchmarks: parser and response writer (with allocations), and exec to
+# rawserve beside net/http, the seed post's loop, fasthttp, gnet and nginx
+# (scripts/bench.sh, bench/README.md): writes docs/benchmarks.md and
+# docs/benchmarks.png, in about 15 minutes on 2 cores. Then the Go
+# microbenchmarks: parser and response writer (with allocations), and exec to
 # first 200 against net/http's hello server (BenchmarkStartup, as a ratio).
 bench:
+	BENCH_COMMAND='make bench' ./scripts/bench.sh full
 	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
 	$(GO) test -run='^$$' -bench=Startup -benchtime=50x ./cmd/rawserve/
+
+# The same harness in under 2 minutes (one round of 1 s runs, fewer idle
+# connections and start-ups): for development; its numbers are noisy.
+bench-quick:
+	BENCH_COMMAND='make bench-quick' ./scripts/bench.sh quick
 
 # The five-minute classroom demo: rawserve under strace, three requests,
 # the server's own system calls annotated (needs strace and curl).
