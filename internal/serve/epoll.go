@@ -340,6 +340,7 @@ func (lp *loop) expire() {
 // closeAll closes every connection at once: the grace period is over, or
 // the loop is stopping on an error.
 func (lp *loop) closeAll() {
+	lp.draining = true // and no accepting as connections close
 	for _, c := range lp.conns {
 		if c != nil {
 			lp.abort(c)
@@ -393,6 +394,13 @@ func (lp *loop) fill(c *econn) bool {
 		c.in = lp.getIn()
 	}
 	room := c.in[len(c.in):cap(c.in)]
+	if len(room) == 0 {
+		// Cannot happen: a head is refused (431) before it fills the
+		// buffer, and whole requests are answered before more is read.
+		// But a read of 0 bytes would look like "drained" for ever.
+		lp.reject(c, 431)
+		return true
+	}
 	n, err := c.conn.TryRead(room)
 	switch {
 	case err == nil:
@@ -624,6 +632,9 @@ func (lp *loop) reject(c *econn, status int) {
 
 // output appends bytes that are not a response (100 Continue) to c.out.
 func (lp *loop) output(c *econn, p []byte) {
+	if !c.pending() {
+		c.writeDeadline = lp.now.Add(lp.cfg.WriteTimeout)
+	}
 	if c.out == nil {
 		c.out = lp.getOut()
 	}
