@@ -89,7 +89,7 @@ drive() {
 }
 
 # The rows shown, in order; everything else is summed into "other".
-rows="accept4 read write sendfile ppoll shutdown close openat2 openat fstat newfstatat setsockopt getsockopt getsockname"
+rows="accept4 read write sendfile ppoll epoll_pwait epoll_ctl shutdown close openat2 openat fstat newfstatat setsockopt getsockopt getsockname"
 
 # table FILE [BASE] prints strace -c's counts from FILE as a Markdown table.
 # strace -c's format: % time, seconds, usecs/call, calls, [errors], syscall;
@@ -157,7 +157,7 @@ sum2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
 # total SYSCALL: calls summed over all four runs.
 total() {
 	local t=0 f
-	for f in idle keepalive close file; do
+	for f in idle keepalive close file epoll; do
 		t=$((t + $(count "$work/$f.strace" "$1")))
 	done
 	echo "$t"
@@ -189,10 +189,17 @@ drive file "http://127.0.0.1:$port/1mib.bin?[1-$N]"
 conns_file=$conns
 stop_server
 
+# Scenario 4: keep-alive again, against the epoll model: epoll_pwait
+# instead of ppoll, and no accept4 EAGAIN wait before the first client.
+start_server epoll -model epoll
+drive epoll "http://127.0.0.1:$port/healthz?[1-$N]"
+conns_epoll=$conns
+stop_server
+
 # The intro, with the measured figures in it, filled to 78 columns.
 intro=$(cat <<EOF
 This page counts, with \`strace -c\`, the system calls rawserve makes to
-serve $N requests in each of three scenarios, and divides by $N; the figures
+serve $N requests in each of four scenarios, and divides by $N; the figures
 in this paragraph subtract a run that served nothing. The expectation, per
 request: on a kept-alive connection one read, one write and at most one wait
 (ppoll); with \`Connection: close\`, one each of accept4, read, write,
@@ -212,9 +219,14 @@ slows, not the code. The 1 MiB file adds openat2 $(per file openat2) (one of the
 OpenRoot's probe at start-up), fstat $(per file fstat), sendfile $(per file sendfile) (more
 than 1 when a call came back short and the loop sent the rest, or a signal
 interrupted one and the kernel restarted it) and a close
-for the file, and no read or write of the file's bytes. getsockopt was
-called $(total getsockopt) times in all four runs together; setsockopt and
-getsockname once per run, at start-up.
+for the file, and no read or write of the file's bytes. The epoll model
+on the same keep-alive connection measured read $(per epoll read), write
+$(per epoll write) and epoll_pwait $(per epoll epoll_pwait): one wait per request,
+since one client's next request comes only after its response; with many
+connections one epoll_pwait serves many requests ([models.md](models.md)).
+getsockopt was called $(total getsockopt) times in all five runs together;
+setsockopt twice per run (SO_REUSEADDR, TCP_NODELAY; the epoll model adds
+SO_REUSEPORT) and getsockname once, at start-up.
 EOF
 )
 
@@ -268,4 +280,10 @@ $(table "$work/close.strace" "$work/idle.strace")
 \`rawserve -dir DIR\`, \`curl "http://127.0.0.1:PORT/1mib.bin?[1-$N]"\`
 
 $(table "$work/file.strace" "$work/idle.strace")
+
+### The epoll model: keep-alive, $N requests on $conns_epoll connection(s)
+
+\`rawserve -model epoll\`, \`curl "http://127.0.0.1:PORT/healthz?[1-$N]"\`
+
+$(table "$work/epoll.strace" "$work/idle.strace")
 EOF
