@@ -51,7 +51,7 @@ command_line+=${BENCH_COMMAND:-scripts/bench.sh $mode}
 
 # Servers, in the order the tables show them. nethttp-1 is the reference
 # every ratio is taken to.
-all_servers="nethttp-1 nethttp-n seedpost fasthttp gnet-1 gnet-n nginx rawserve-serial rawserve-epoll"
+all_servers="nethttp-1 nethttp-n seedpost fasthttp gnet-1 gnet-n nginx rawserve-serial rawserve-epoll rawserve-epoll-cache"
 read -r -a servers <<<"${BENCH_SERVERS:-$all_servers}"
 [[ " ${servers[*]} " == *" nethttp-1 "* ]] || servers=(nethttp-1 "${servers[@]}")
 
@@ -175,6 +175,7 @@ if ! ./bin/rawserve -model serial -version >/dev/null 2>&1; then
 fi
 if [[ " ${servers[*]} " == *" rawserve-epoll "* ]] && ! ./bin/rawserve -model epoll -loops 1 -version >/dev/null 2>&1; then
 	mapfile -t servers < <(without rawserve-epoll "${servers[@]}")
+	mapfile -t servers < <(without rawserve-epoll-cache "${servers[@]}")
 	note "rawserve epoll: skipped: \`rawserve -model epoll -loops 1\` is a usage error in this build ($(./bin/rawserve -model epoll -loops 1 -version 2>&1 | head -n 1))."
 fi
 
@@ -190,6 +191,7 @@ label() {
 	nginx) echo "nginx (1 worker)" ;;
 	rawserve-serial) echo "rawserve serial" ;;
 	rawserve-epoll) echo "rawserve epoll (1 loop)" ;;
+	rawserve-epoll-cache) echo "rawserve epoll (1 loop), -file-cache 1s" ;;
 	esac
 }
 
@@ -217,6 +219,9 @@ server_cmd() {
 		argv=(nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf") ;;
 	rawserve-serial) argv=("$repo/bin/rawserve" "${serial_flags[@]}" -addr "$addr" -dir "$www" -quiet) ;;
 	rawserve-epoll) argv=("$repo/bin/rawserve" -model epoll -loops 1 -addr "$addr" -dir "$www" -quiet) ;;
+	# Small files from memory, as nginx's open_file_cache would: the others
+	# answer / from memory too. Shown beside the row without the cache.
+	rawserve-epoll-cache) argv=("$repo/bin/rawserve" -model epoll -loops 1 -file-cache 1s -addr "$addr" -dir "$www" -quiet) ;;
 	esac
 	if [ "${3:-}" = idle ] && [[ $id == rawserve-* ]]; then argv+=(-idle-timeout 10m); fi
 }

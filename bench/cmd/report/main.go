@@ -302,13 +302,17 @@ func (r *report) targets(w io.Writer) {
 	add("rawserve-epoll", "ka-c64", 1.6)
 	add("rawserve-epoll", "close-c1", 1.4)
 	add("rawserve-epoll", "close-c64", 1.0)
-	for _, sv := range []string{"rawserve-serial", "rawserve-epoll"} {
+	add("rawserve-epoll-cache", "ka-c1", 2.0)
+	add("rawserve-epoll-cache", "ka-c64", 1.6)
+	for _, sv := range []string{"rawserve-serial", "rawserve-epoll", "rawserve-epoll-cache"} {
 		for _, sc := range []string{"ka-c1", "ka-c64", "pipeline"} {
 			ts = append(ts, target{sv, sc, "req per CPU-second vs " + r.label(r.ref), 2.0, r.perCPUSecond, ""})
 		}
 	}
-	for _, peer := range []string{"gnet-1", "nginx"} {
-		ts = append(ts, target{"rawserve-epoll", "ka-c64", "req/s vs " + r.label(peer), 1.0, reqPerSec, peer})
+	for _, sv := range []string{"rawserve-epoll", "rawserve-epoll-cache"} {
+		for _, peer := range []string{"gnet-1", "nginx"} {
+			ts = append(ts, target{sv, "ka-c64", "req/s vs " + r.label(peer), 1.0, reqPerSec, peer})
+		}
 	}
 	for _, t := range ts {
 		versus := t.versus
