@@ -678,11 +678,7 @@ func (lp *loop) flush(c *econn) bool {
 			return false
 		case err != nil:
 			lp.srv.connError(err)
-			c.r.line.finish = time.Now()
-			if lp.srv.log != nil {
-				lp.srv.log.add(&c.r.line)
-			}
-			lp.abort(c)
+			lp.abort(c) // logs the round, with the bytes that went out
 			return false
 		case c.fileLeft == 0:
 			c.file.Close()
@@ -745,8 +741,15 @@ func (lp *loop) abort(c *econn) {
 		lp.srv.logf("%v", err)
 	}
 	if c.file != nil {
+		// A file response cut short (the client went away, the write
+		// timeout, the end of the grace period) is logged with the bytes
+		// that went out, as the serial model logs it.
 		c.file.Close()
 		c.file = nil
+		c.r.line.finish = time.Now()
+		if lp.srv.log != nil {
+			lp.srv.log.add(&c.r.line)
+		}
 	}
 	lp.timers.remove(c)
 	lp.dropIn(c)
