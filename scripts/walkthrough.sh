@@ -31,6 +31,7 @@ scenarios=(
 	"runtime       the Go runtime's own calls: futex, nanosleep, SIGURG, start-up reads, no epoll"
 	"three-serial  three clients at once, one request each (Connection: close), -model serial (docs/models.md)"
 	"three-epoll   the same three clients against -model epoll (docs/models.md)"
+	"three-keepalive  three keep-alive clients, two requests each, at once, against -model epoll (docs/models.md)"
 )
 
 usage() {
@@ -152,6 +153,32 @@ for c in cs:
 }
 
 case $scenario in
+three-keepalive)
+	start accept4,read,write,shutdown,close,epoll_pwait,epoll_ctl -- -quiet -model epoll
+	sleep 0.3
+	python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+def ask(path):
+    for c in cs:
+        c.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
+    for c in cs:
+        c.settimeout(5)
+        got = b""
+        while not got.endswith(b"ok\n"):
+            got += c.recv(4096)
+ask(b"/healthz?round=1")
+time.sleep(0.1)
+ask(b"/healthz?round=2")
+for c in cs:
+    c.close()
+' "$port"
+	sleep 0.2
+	stop
+	hdr "three keep-alive clients, two requests each, against rawserve -model epoll"
+	joined | awk '!on && /accept4\(/ { on = 1; if (prev ~ /epoll_pwait\(/) print prev } on { print } { prev = $0 }' | grep -E ' (accept4|read|write|shutdown|close|epoll_pwait|epoll_ctl)\(' | grep -vE '(read|write)\([0-2],' | sed 's/^[0-9]* *//'
+	;;
 three-serial) three -model serial ;;
 three-epoll) three -model epoll ;;
 dualstack)

@@ -8,9 +8,9 @@ package serve
 // what the socket takes. Whatever must wait — more bytes of a head, room in
 // the send buffer — waits in the connection's state, not on a stack.
 //
-// Edge-triggered (EPOLLET), registered once: each connection is added with
-// EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET at accept and never touched by
-// epoll_ctl again. The kernel then reports changes, not states — "bytes
+// Edge-triggered (EPOLLET), registered once: each connection that stays
+// open is added with EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET after its first
+// answer and never touched by epoll_ctl again. The kernel then reports changes, not states — "bytes
 // arrived", "room appeared" — so the loop must remember what it has not used
 // up (econn.readable, econn.writable) and must drain: it stops reading only
 // when read says EAGAIN or returns less than it asked for, and stops writing
@@ -267,20 +267,20 @@ func (lp *loop) accept() {
 	}
 }
 
-// register adds a new connection to the epoll set, once for its life.
+// register takes a new connection into the loop. Its request has most
+// likely arrived already — the client sent it right behind its handshake,
+// and the loop took a moment to wake — so it is served at once, before the
+// connection joins the epoll set: one that asked to close is answered and
+// closed without ever being added (accept4, read, write, close). Then it is
+// added, once for its life; EPOLL_CTL_ADD reports at once what is ready by
+// then, so nothing that happened in between is missed (an empty send
+// buffer too: one EPOLLOUT event per connection, with nothing to do).
 func (lp *loop) register(c *econn) {
 	fd := c.conn.FD()
 	if lp.gen++; lp.gen <= 0 {
 		lp.gen = 1
 	}
 	c.gen = lp.gen
-	err := lp.ep.Add(fd, sock.EventIn|sock.EventOut|sock.EventRDHUP|sock.EdgeTrig, int32(fd), c.gen)
-	if err != nil {
-		lp.srv.logf("%v", err)
-		c.conn.Abort()
-		lp.free = append(lp.free, c)
-		return
-	}
 	for fd >= len(lp.conns) {
 		lp.conns = append(lp.conns, nil)
 	}
@@ -288,12 +288,20 @@ func (lp *loop) register(c *econn) {
 	lp.open++
 	lp.accepted++
 	c.peer = append(c.peer[:0], c.conn.Peer.IPString()...)
-	c.writable = true // an empty send buffer; epoll says the same at once
+	c.readable, c.writable = true, true // an empty send buffer; a read will tell
 	c.state = stIdle
 	c.newRound(lp.now)
 	// The first request's head is bounded from accept, as in the serial model.
 	c.readDeadline = c.conn.Accept.Time.Add(lp.cfg.HeaderTimeout)
-	lp.timers.set(c, c.readDeadline)
+	gen := c.gen
+	lp.drive(c)
+	if lp.conns[fd] != c || c.gen != gen {
+		return // answered and closed already
+	}
+	if err := lp.ep.Add(fd, sock.EventIn|sock.EventOut|sock.EventRDHUP|sock.EdgeTrig, int32(fd), c.gen); err != nil {
+		lp.srv.logf("%v", err)
+		lp.abort(c)
+	}
 }
 
 // drain starts the shutdown: stop accepting, close the connections that
@@ -758,8 +766,8 @@ func (lp *loop) abort(c *econn) {
 	lp.open--
 	*c = econn{peer: c.peer[:0], hidx: -1}
 	lp.free = append(lp.free, c)
-	if lp.paused && !lp.draining {
-		lp.accept() // a descriptor and a slot are free
+	if lp.paused {
+		lp.retry = time.Time{} // a descriptor and a slot are free: run accepts again
 	}
 }
 
