@@ -11,8 +11,8 @@
 #     RAWSERVE_DIR turns healthy through the image's own HEALTHCHECK
 #     (rawserve probe);
 #   - it serves the mounted file, byte for byte;
-#   - `docker stop` takes under 1 s and the exit status is 0.
-# Then it removes the container, stops its dockerd by PID and deletes its
+#   - `docker stop` takes under 1 s and the exit status is 0;
+# once with RAWSERVE_MODEL=serial, once with epoll. Then it removes the container, stops its dockerd by PID and deletes its
 # state. Talks to 127.0.0.1 only; pulls nothing.
 #
 # From the repository root (or: make docker-test):
@@ -181,50 +181,60 @@ head -c 100000 /dev/urandom | od -An -tx1 >"$site/hello.txt" # text, ~300 KB
 chmod 755 "$site"
 chmod 644 "$site/hello.txt" # the container runs as nobody
 
-cid=$(docker run -d --name "rawserve-docker-test-$$" --network host \
-	-e RAWSERVE_ADDR="127.0.0.1:$port" \
-	-e RAWSERVE_DIR=/srv \
-	-v "$site:/srv:ro" "$IMAGE")
-started=$(now_ms)
+# run_model MODEL: the container, with RAWSERVE_MODEL=MODEL, from start to
+# docker stop; sets healthy_ms and stop_s.
+run_model() {
+	local model=$1 started deadline state t0 stop_ms code
+	cid=$(docker run -d --name "rawserve-docker-test-$$-$model" --network host \
+		-e RAWSERVE_ADDR="127.0.0.1:$port" \
+		-e RAWSERVE_DIR=/srv \
+		-e RAWSERVE_MODEL="$model" \
+		-v "$site:/srv:ro" "$IMAGE")
+	started=$(now_ms)
 
-deadline=$((started + HEALTH_TIMEOUT * 1000))
-while :; do
-	state=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid")
-	case $state in
-	"running healthy") break ;;
-	running\ starting) ;;
-	*)
+	deadline=$((started + HEALTH_TIMEOUT * 1000))
+	while :; do
+		state=$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$cid")
+		case $state in
+		"running healthy") break ;;
+		running\ starting) ;;
+		*)
+			docker logs "$cid" >&2 || true
+			docker inspect -f '{{json .State.Health}}' "$cid" >&2 || true
+			die "$model: container is '$state', want running and healthy"
+			;;
+		esac
+		if [ "$(now_ms)" -ge "$deadline" ]; then
+			docker logs "$cid" >&2 || true
+			docker inspect -f '{{json .State.Health}}' "$cid" >&2 || true
+			die "$model: container not healthy within ${HEALTH_TIMEOUT} s"
+		fi
+		sleep 0.25
+	done
+	healthy_ms=$(($(now_ms) - started))
+	log "$model: container healthy after $((healthy_ms / 1000)).$(printf %03d $((healthy_ms % 1000))) s on 127.0.0.1:$port"
+
+	curl -fsS --max-time 10 -o "$tmp/got" "http://127.0.0.1:$port/hello.txt" ||
+		die "$model: GET /hello.txt failed"
+	cmp -s "$site/hello.txt" "$tmp/got" || die "$model: GET /hello.txt: the body differs from the mounted file"
+	log "$model: GET /hello.txt: $(wc -c <"$tmp/got") bytes, identical to the mounted file"
+
+	t0=$(now_ms)
+	docker stop -t 10 "$cid" >/dev/null
+	stop_ms=$(($(now_ms) - t0))
+	code=$(docker inspect -f '{{.State.ExitCode}}' "$cid")
+	stop_s="$((stop_ms / 1000)).$(printf %03d $((stop_ms % 1000))) s"
+	if [ "$code" != 0 ] || [ "$stop_ms" -ge "$STOP_LIMIT_MS" ]; then
 		docker logs "$cid" >&2 || true
-		docker inspect -f '{{json .State.Health}}' "$cid" >&2 || true
-		die "container is '$state', want running and healthy"
-		;;
-	esac
-	if [ "$(now_ms)" -ge "$deadline" ]; then
-		docker logs "$cid" >&2 || true
-		docker inspect -f '{{json .State.Health}}' "$cid" >&2 || true
-		die "container not healthy within ${HEALTH_TIMEOUT} s"
+		die "$model: docker stop took $stop_s and the exit status is $code; want under 1 s and 0"
 	fi
-	sleep 0.25
-done
-healthy_ms=$(($(now_ms) - started))
-log "container healthy after $((healthy_ms / 1000)).$(printf %03d $((healthy_ms % 1000))) s on 127.0.0.1:$port"
+	docker rm "$cid" >/dev/null
+	cid=
+}
 
-curl -fsS --max-time 10 -o "$tmp/got" "http://127.0.0.1:$port/hello.txt" ||
-	die "GET /hello.txt failed"
-cmp -s "$site/hello.txt" "$tmp/got" || die "GET /hello.txt: the body differs from the mounted file"
-log "GET /hello.txt: $(wc -c <"$tmp/got") bytes, identical to the mounted file"
-
-t0=$(now_ms)
-docker stop -t 10 "$cid" >/dev/null
-stop_ms=$(($(now_ms) - t0))
-code=$(docker inspect -f '{{.State.ExitCode}}' "$cid")
-stop_s="$((stop_ms / 1000)).$(printf %03d $((stop_ms % 1000))) s"
-if [ "$code" != 0 ] || [ "$stop_ms" -ge "$STOP_LIMIT_MS" ]; then
-	docker logs "$cid" >&2 || true
-	die "docker stop took $stop_s and the exit status is $code; want under 1 s and 0"
-fi
-docker rm "$cid" >/dev/null
-cid=
+# Both models, as PID 1: each turns healthy, serves the file, and stops.
+run_model serial
+run_model epoll
 
 stop_dockerd
-log "ok: image $size bytes, one file; healthy in $((healthy_ms / 1000)).$(printf %03d $((healthy_ms % 1000))) s; docker stop $stop_s, exit 0"
+log "ok: image $size bytes, one file; serial and epoll each healthy, serving and stopped with exit 0 (epoll: healthy in $((healthy_ms / 1000)).$(printf %03d $((healthy_ms % 1000))) s, docker stop $stop_s)"
