@@ -18,6 +18,12 @@ import (
 // healthy, and exit 0 within 1 s of SIGTERM — with the response in flight
 // completed.
 func TestNamespacedPID1(t *testing.T) {
+	for _, model := range []string{"serial", "epoll"} {
+		t.Run(model, func(t *testing.T) { testNamespacedPID1(t, model) })
+	}
+}
+
+func testNamespacedPID1(t *testing.T, model string) {
 	for _, tool := range []string{"unshare", "nsenter", "ip", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed (.ci/run installs it)", tool)
@@ -32,7 +38,7 @@ func TestNamespacedPID1(t *testing.T) {
 	body := bytes.Repeat([]byte("in flight "), 2400<<10)
 	os.WriteFile(filepath.Join(dir, "big"), body, 0o644)
 	s := runServer(t, "unshare", "--pid", "--net", "--fork", "--mount-proc", "sh", "-c",
-		`ip link set lo up && exec "$0" -addr 127.0.0.1:8080 -dir "$1"`, binary, dir)
+		`ip link set lo up && exec "$0" -addr 127.0.0.1:8080 -dir "$1" -model "$2"`, binary, dir, model)
 	pid := s.child(t) // sh, which exec'd rawserve: the same process
 	inNS := func(argv ...string) *exec.Cmd {
 		return exec.Command("nsenter", append([]string{"-t", strconv.Itoa(pid), "-n", "--"}, argv...)...)
