@@ -152,6 +152,41 @@ func sparseFile(t *testing.T, root, name string, size int64) {
 }
 
 // gather waits for n goroutines' errors and reports the first few.
+// openKeptAlive opens n connections, eight at a time, and has one GET
+// /healthz answered on each, so they are kept alive; they are closed when
+// the test ends.
+func openKeptAlive(t *testing.T, addr string, n int) []*client {
+	t.Helper()
+	conns := make([]*client, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	})
+	const workers = 8
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for i := w; i < n; i += workers {
+				c, err := dialClient(addr)
+				if err == nil {
+					conns[i] = c
+					err = c.expect(get("/healthz"), 200, "ok\n")
+				}
+				if err != nil {
+					errs <- fmt.Errorf("conn %d: %w", i, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	gather(t, "opening kept-alive connections", errs, workers)
+	return conns
+}
+
 func gather(t *testing.T, what string, errs <-chan error, n int) {
 	t.Helper()
 	failed := 0
@@ -399,33 +434,7 @@ func TestEpollIdleConnsDoNotBlock(t *testing.T) {
 	needFDs(t, 2*n+100)
 	ts := startEpoll(t, Config{HeaderTimeout: 10 * time.Second}, 1)
 
-	conns := make([]*client, n)
-	t.Cleanup(func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	})
-	const workers = 8
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			for i := w; i < n; i += workers {
-				c, err := dialClient(ts.addr)
-				if err == nil {
-					conns[i] = c
-					err = c.expect(get("/healthz"), 200, "ok\n")
-				}
-				if err != nil {
-					errs <- fmt.Errorf("conn %d: %w", i, err)
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	gather(t, "opening idle connections", errs, workers)
+	conns := openKeptAlive(t, ts.addr, n)
 	if t.Failed() {
 		return
 	}
@@ -1088,33 +1097,7 @@ func TestEpollLoopsSpread(t *testing.T) {
 	needFDs(t, 2*n+100)
 	trace := narrate(t)
 	ts := startEpoll(t, Config{HeaderTimeout: 10 * time.Second}, 2)
-	conns := make([]*client, n)
-	t.Cleanup(func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	})
-	const workers = 8
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			for i := w; i < n; i += workers {
-				c, err := dialClient(ts.addr)
-				if err == nil {
-					conns[i] = c
-					err = c.expect(get("/healthz"), 200, "ok\n")
-				}
-				if err != nil {
-					errs <- fmt.Errorf("conn %d: %w", i, err)
-					return
-				}
-			}
-			errs <- nil
-		}()
-	}
-	gather(t, "client", errs, workers)
+	conns := openKeptAlive(t, ts.addr, n)
 	if t.Failed() {
 		return
 	}
