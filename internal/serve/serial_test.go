@@ -384,6 +384,11 @@ func TestDefaultPage(t *testing.T) {
 	if strings.Contains(body, "<script>") || strings.Contains(body, "{{") {
 		t.Error("page has unescaped client bytes or an unfilled marker")
 	}
+	// The steps on the page are the serial model's: under epoll it says so.
+	epoll := strings.Contains(t.Name(), "TestEpoll/")
+	if strings.Contains(body, "running the epoll model") != epoll {
+		t.Errorf("epoll model %v, but the page's note about it is there: %v", epoll, !epoll)
+	}
 }
 
 func TestAccessLog(t *testing.T) {
