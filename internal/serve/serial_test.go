@@ -67,7 +67,7 @@ func start(t *testing.T, cfg Config) *testServer {
 }
 
 // startEpoll runs the epoll model with n loops.
-func startEpoll(t *testing.T, cfg Config, n int) *testServer {
+func startEpoll(t testing.TB, cfg Config, n int) *testServer {
 	t.Helper()
 	w, err := sock.NewWaker()
 	if err != nil {
@@ -85,7 +85,7 @@ func startEpoll(t *testing.T, cfg Config, n int) *testServer {
 	return run(t, cfg, w, ls, func(cfg Config) error { return Epoll(ls, w, cfg) })
 }
 
-func run(t *testing.T, cfg Config, w *sock.Waker, ls []*sock.Listener, serve func(Config) error) *testServer {
+func run(t testing.TB, cfg Config, w *sock.Waker, ls []*sock.Listener, serve func(Config) error) *testServer {
 	t.Helper()
 	ts := &testServer{addr: ls[0].Addr().String(), log: &syncBuffer{}, errs: &syncBuffer{}}
 	cfg.AccessLog, cfg.ErrorLog = ts.log, ts.errs
@@ -122,7 +122,7 @@ func run(t *testing.T, cfg Config, w *sock.Waker, ls []*sock.Listener, serve fun
 // openDir opens root for serving until the test ends — after the server
 // has stopped: cleanups run last-in, first-out, and start registers its own
 // after this one.
-func openDir(t *testing.T, root string) *static.Dir {
+func openDir(t testing.TB, root string) *static.Dir {
 	t.Helper()
 	d, err := static.Open(root)
 	if err != nil {
