@@ -21,6 +21,7 @@ package serve
 // requests by removing EPOLLIN, or be told about them on every wait.
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"runtime"
@@ -379,9 +380,7 @@ func (lp *loop) drive(c *econn) {
 			lp.finish(c)
 			return
 		}
-		if !lp.answer(c) {
-			return
-		}
+		lp.answer(c)
 		if c.pending() || c.closeAfter {
 			continue
 		}
@@ -441,14 +440,14 @@ func (lp *loop) fill(c *econn) bool {
 
 // answer parses and answers the requests buffered in c.in, as many as are
 // whole, gathering their responses in c.out. It stops when it needs more
-// input, when a response must be written before the next (a file, a close,
-// a full buffer) or when it has closed the connection (it returns false).
-func (lp *loop) answer(c *econn) bool {
+// input, or when a response must be written before the next: a file, a
+// close (an error answered sets closeAfter too), a full buffer.
+func (lp *loop) answer(c *econn) {
 	s, cfg := lp.srv, lp.cfg
 	for !c.closeAfter && (!c.pending() || (c.file == nil && len(c.out) < maxPending)) {
 		if c.state == stBody {
 			if !lp.body(c) {
-				return true
+				return
 			}
 			continue
 		}
@@ -457,42 +456,42 @@ func (lp *loop) answer(c *econn) bool {
 			if c.eof || lp.draining {
 				c.closeAfter = true // nothing more will be answered
 			}
-			return true
+			return
 		}
 		// A client sending a byte at a time must not make us parse its
 		// whole head again for every byte: only when a line may have ended.
-		if c.scanned > 0 && c.scanned <= len(c.in) && !hasLF(c.in[c.scanned:]) && len(c.in) < cfg.Limits.MaxRequestLine {
+		if c.scanned > 0 && c.scanned <= len(c.in) && bytes.IndexByte(c.in[c.scanned:], '\n') < 0 && len(c.in) < cfg.Limits.MaxRequestLine {
 			c.scanned = len(c.in)
-			return lp.partial(c)
+			lp.partial(c)
+			return
 		}
 		n, err := http1.Parse(c.in, &s.req, cfg.Limits)
-		if err == http1.ErrIncomplete {
+		switch {
+		case err == http1.ErrIncomplete:
 			c.scanned = len(c.in)
-			return lp.partial(c)
-		}
-		c.scanned = 0
-		if err != nil {
+			lp.partial(c)
+			return
+		case err != nil:
+			c.scanned = 0
 			status := 400
 			var perr *http1.Error
 			if errors.As(err, &perr) {
 				status = perr.Status
 			}
 			lp.reject(c, status)
-			return true
-		}
-		if !lp.head(c, n) {
-			return true
+		default:
+			c.scanned = 0
+			lp.head(c, n)
 		}
 	}
-	return true
 }
 
 // partial handles an incomplete head: the header timeout runs from its
 // first byte; a client that has stopped sending gets 400.
-func (lp *loop) partial(c *econn) bool {
+func (lp *loop) partial(c *econn) {
 	if c.eof {
 		lp.reject(c, 400) // the client stopped mid-head
-		return true
+		return
 	}
 	if c.state == stIdle {
 		c.state = stHead
@@ -500,24 +499,22 @@ func (lp *loop) partial(c *econn) bool {
 			c.readDeadline = c.r.line.start.Add(lp.cfg.HeaderTimeout)
 		}
 	}
-	return true
 }
 
-// head takes a parsed head of n bytes: it answers the request, or starts
-// reading its body. It reports false when the connection must stop reading
-// requests (an error response that closes it).
-func (lp *loop) head(c *econn, n int) bool {
+// head takes a parsed head of n bytes: it answers the request, starts
+// reading its body, or refuses it (and the connection then closes).
+func (lp *loop) head(c *econn, n int) {
 	s, req, r := lp.srv, &lp.srv.req, &c.r
 	r.head, r.raw = n, c.in[:n]
 	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
 	if e := req.Header("Expect"); e != nil && !req.Expect100 && req.Minor == 1 {
 		lp.reject(c, 417)
-		return false
+		return
 	}
 	if req.Chunked || req.ContentLength > 0 {
 		if req.ContentLength > s.cfg.MaxBody {
 			lp.reject(c, 413)
-			return false
+			return
 		}
 		c.state, c.bodyLeft, c.isChunked = stBody, req.ContentLength, req.Chunked
 		if req.Chunked {
@@ -528,10 +525,9 @@ func (lp *loop) head(c *econn, n int) bool {
 		if req.Expect100 && len(c.in) == n {
 			lp.output(c, continue100)
 		}
-		return true
+		return
 	}
 	lp.respond(c)
-	return true
 }
 
 // body reads (and drops) the request's body from behind its head. It
@@ -579,12 +575,7 @@ func (lp *loop) body(c *econn) bool {
 // sent it, and its head stays until then (the log line points into it).
 func (lp *loop) respond(c *econn) {
 	s := lp.srv
-	if !c.pending() {
-		c.writeDeadline = lp.now.Add(s.cfg.WriteTimeout)
-	}
-	if c.out == nil {
-		c.out = lp.getOut()
-	}
+	lp.startOutput(c)
 	rep := reply{out: c.out}
 	keep := s.respond(&c.conn, &c.r, &rep)
 	c.out = rep.out
@@ -621,12 +612,7 @@ func (lp *loop) reject(c *econn, status int) {
 		lp.abort(c)
 		return
 	}
-	if !c.pending() {
-		c.writeDeadline = lp.now.Add(lp.cfg.WriteTimeout)
-	}
-	if c.out == nil {
-		c.out = lp.getOut()
-	}
+	lp.startOutput(c)
 	rep := reply{out: c.out}
 	lp.srv.writeError(&c.r, &rep, status, true)
 	c.out = rep.out
@@ -638,14 +624,20 @@ func (lp *loop) reject(c *econn, status int) {
 	c.closeAfter, c.clientClose, c.state = true, false, stHead
 }
 
-// output appends bytes that are not a response (100 Continue) to c.out.
-func (lp *loop) output(c *econn, p []byte) {
+// startOutput readies c.out for more output: a buffer from the pool, and
+// the write timeout counted from the first byte of output that waits.
+func (lp *loop) startOutput(c *econn) {
 	if !c.pending() {
 		c.writeDeadline = lp.now.Add(lp.cfg.WriteTimeout)
 	}
 	if c.out == nil {
 		c.out = lp.getOut()
 	}
+}
+
+// output appends bytes that are not a response (100 Continue) to c.out.
+func (lp *loop) output(c *econn, p []byte) {
+	lp.startOutput(c)
 	c.out = append(c.out, p...)
 }
 
@@ -825,13 +817,4 @@ func (lp *loop) newConn() *econn {
 		return c
 	}
 	return &econn{hidx: -1}
-}
-
-func hasLF(b []byte) bool {
-	for _, c := range b {
-		if c == '\n' {
-			return true
-		}
-	}
-	return false
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rawserve/rawserve/internal/http1"
 	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/sock"
+	"github.com/rawserve/rawserve/internal/static"
 )
 
 const allow = "GET, HEAD, OPTIONS"
@@ -63,7 +64,7 @@ func (s *server) respond(c *sock.Conn, r *round, rep *reply) (keep bool) {
 	}
 	if s.cache != nil {
 		if e := s.cache.Get(req.Path, time.Now()); e != nil {
-			return s.serveFile(r, rep, content{e.Ino, e.Size, e.ModTime, nil, e.Body}, e.ContentType, keep)
+			return s.serveFile(r, rep, cached(e), e.ContentType, keep)
 		}
 	}
 	res := s.cfg.Dir.Lookup(req.Path)
@@ -77,10 +78,10 @@ func (s *server) respond(c *sock.Conn, r *round, rep *reply) (keep bool) {
 		if s.cache != nil {
 			if e := s.cache.Put(req.Path, f, res.ContentType, time.Now()); e != nil {
 				f.Close()
-				return s.serveFile(r, rep, content{e.Ino, e.Size, e.ModTime, nil, e.Body}, e.ContentType, keep)
+				return s.serveFile(r, rep, cached(e), e.ContentType, keep)
 			}
 		}
-		keep = s.serveFile(r, rep, content{f.Ino, f.Size, f.ModTime, f, nil}, res.ContentType, keep)
+		keep = s.serveFile(r, rep, content{ino: f.Ino, size: f.Size, mod: f.ModTime, file: f}, res.ContentType, keep)
 		if rep.file != f {
 			f.Close() // answered without its bytes (304, 412, 416, HEAD)
 		}
@@ -101,6 +102,11 @@ type content struct {
 	mod  time.Time
 	file *sock.File
 	body []byte
+}
+
+// cached is a file answered from the cache's copy.
+func cached(e *static.Entry) content {
+	return content{ino: e.Ino, size: e.Size, mod: e.ModTime, body: e.Body}
 }
 
 // serveFile answers with a file: whole (200) or in part (206), or not at
