@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/httpconn"
 	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/serve"
 	"github.com/rawserve/rawserve/internal/sock"
@@ -71,9 +72,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	grace := fs.Duration("grace", serve.DefaultGrace, "with -model epoll: after SIGTERM, how long responses in flight may take to finish")
 	wait := fs.String("wait", "poll", "with -model serial, what to do on EAGAIN: poll (sleep in ppoll until ready) or spin (retry at once, burning a core; for demonstrations)")
 	backlog := fs.Int("backlog", 0, "accept queue length passed to listen(2); 0 means the kernel's maximum, net.core.somaxconn")
-	headerTimeout := fs.Duration("header-timeout", serve.DefaultHeaderTimeout, "longest time a request head may take to arrive")
+	headerTimeout := fs.Duration("header-timeout", httpconn.DefaultHeaderTimeout, "longest time a request head may take to arrive")
 	idleTimeout := fs.Duration("idle-timeout", 0, fmt.Sprintf("longest wait for the next request on a kept-alive connection (default %v serial, %v epoll)", serve.DefaultIdleTimeout, serve.DefaultEpollIdleTimeout))
-	writeTimeout := fs.Duration("write-timeout", serve.DefaultWriteTimeout, "longest time to write one response")
+	writeTimeout := fs.Duration("write-timeout", httpconn.DefaultWriteTimeout, "longest time to write one response")
 	quiet := fs.Bool("quiet", false, "no access log")
 	logHealthz := fs.Bool("log-healthz", false, "log requests for /healthz too (probes are left out of the access log by default)")
 	readyFile := fs.String("ready-file", "", "once listening, write the address to `file` (atomically); it is removed at exit")
@@ -202,14 +203,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	cfg := serve.Config{
-		HeaderTimeout: *headerTimeout,
-		IdleTimeout:   *idleTimeout,
-		WriteTimeout:  *writeTimeout,
-		Grace:         *grace,
-		MaxConns:      *maxConns,
-		ErrorLog:      stderr,
-		LogHealthz:    *logHealthz,
-		Story:         story,
+		Config: httpconn.Config{
+			HeaderTimeout: *headerTimeout,
+			IdleTimeout:   *idleTimeout,
+			WriteTimeout:  *writeTimeout,
+			ErrorLog:      stderr,
+			LogHealthz:    *logHealthz,
+			Story:         story,
+		},
+		Grace:    *grace,
+		MaxConns: *maxConns,
 	}
 	if !*quiet {
 		cfg.AccessLog = stdout

@@ -233,6 +233,13 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 		io.Copy(io.Discard, br)
 		c.Close()
 	}
+	// A request the server refuses (400): it closes politely, with
+	// shutdown and a drain, since the client may still be sending.
+	c, br = dial()
+	fmt.Fprintf(c, "BAD REQUEST\r\n\r\n")
+	expect(br, "GET", 400)
+	io.Copy(io.Discard, br)
+	c.Close()
 	// A pipelined pair in one write.
 	c, br = dial()
 	fmt.Fprintf(c, get+get, "/healthz", "", "/f.txt", closing)

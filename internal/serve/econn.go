@@ -1,61 +1,45 @@
 package serve
 
 import (
+	"io"
 	"time"
 
-	"github.com/rawserve/rawserve/internal/http1"
+	"github.com/rawserve/rawserve/internal/httpconn"
 	"github.com/rawserve/rawserve/internal/sock"
 )
 
-// econn is one connection of an event loop: everything the serial model
-// keeps on its stack while it waits, kept here instead, because the loop
-// goes on to other connections.
+// econn is one connection of an event loop: its socket, the protocol state
+// the core keeps for it, and what the last epoll edges said that the calls
+// since have not used up. Everything the serial model keeps on its stack
+// while it waits is kept here instead, because the loop goes on to other
+// connections.
+//
+// Its state is the core's (httpconn.State), and drive switches on it. Each
+// state is one step, made without waiting:
+//
+//	ReadHead, ReadBody  read(2) what has arrived          → the core parses, answers
+//	Write               write(2) the output               → SendFile, or read the next
+//	SendFile            sendfile(2) the file              → read the next request, or close
+//	CloseWrite          shutdown(SHUT_WR)                 → Linger
+//	Linger              read(2) and drop, until EOF       → Close
+//	Close               close(2)
+//
+// A step that finds the kernel not ready (EAGAIN, or a short read or write:
+// epoll(7) says the next change will come as an edge) returns false, and
+// the connection waits — for its next edge, or its deadline in the loop's
+// timer heap, whichever comes first.
 type econn struct {
-	conn  sock.Conn
-	gen   int32 // registration generation: stale events are ignored
-	state uint8
+	conn sock.Conn
+	http httpconn.Conn
+	gen  int32 // registration generation: stale events are ignored
 
-	// What the last edges said and the calls since have not used up.
 	readable bool // bytes (or EOF) may be waiting in the kernel
 	writable bool // the send buffer may have room
-	eof      bool // the client shut down its sending side
-	rdhup    bool // epoll said so (EPOLLRDHUP): once the queue is read, EOF
+	rdhup    bool // epoll said the client shut down its side: once the queue is read, EOF
 
-	in      []byte // bytes read and not yet answered; nil when there are none
-	scanned int    // of in, already searched for the end of a head
-	out     []byte // responses composed and not yet written; nil when none
-	sent    int    // of out, written
-	// The file section that follows out, and the round it answers.
-	file              *sock.File
-	fileOff, fileLeft int64
-
-	r         round
-	pipelined bool // the next head's first bytes came with the last request
-	bodyLeft  int64
-	isChunked bool
-	chunked   http1.Chunked
-
-	closeAfter  bool // close once out is written
-	clientClose bool // because the client asked to (Connection: close)
-	drained     int  // bytes dropped while lingering
-
-	readDeadline, writeDeadline time.Time
-	deadline                    time.Time // the one the timer heap holds
-	hidx                        int       // index in the timer heap; -1: not in it
-
-	peer []byte // the client's IP, formatted once per connection
+	deadline time.Time // the one the timer heap holds
+	hidx     int       // index in the timer heap; -1: not in it
 }
-
-// The states of a connection between events.
-const (
-	stIdle   uint8 = iota // waiting for the first byte of a request (idle or header timeout)
-	stHead                // part of a head has arrived (header timeout)
-	stBody                // reading and dropping a request's body (header timeout)
-	stLinger              // shut down our side; draining until the client's EOF (linger)
-)
-
-// pending reports output not yet written.
-func (c *econn) pending() bool { return c.sent < len(c.out) || c.file != nil }
 
 // ready records what an event reported. EPOLLHUP and EPOLLERR make both
 // directions "ready": the next read or write returns the error (or EOF),
@@ -64,6 +48,7 @@ func (c *econn) pending() bool { return c.sent < len(c.out) || c.file != nil }
 func (c *econn) ready(ev uint32) {
 	if ev&(sock.EventIn|sock.EventRDHUP|sock.EventHUP|sock.EventErr) != 0 {
 		c.readable = true
+		c.http.InputArrived()
 	}
 	if ev&sock.EventRDHUP != 0 {
 		c.rdhup = true
@@ -73,90 +58,104 @@ func (c *econn) ready(ev uint32) {
 	}
 }
 
-// newRound starts the log line of the connection's next request.
-func (c *econn) newRound(now time.Time) {
-	c.r = round{n: c.r.n + 1}
-	c.r.line.peer = c.peer
-	c.r.line.start = now
-}
-
-// timerHeap is a min-heap of connections by deadline: the loop's next
-// epoll_wait sleeps until the earliest, and there is no periodic tick.
-// Setting a deadline is O(log n); each connection has at most one entry.
-type timerHeap []*econn
-
-// set gives c the deadline t (zero: none), adding, moving or removing its
-// entry.
-func (h *timerHeap) set(c *econn, t time.Time) {
-	if t.IsZero() {
-		h.remove(c)
-		return
-	}
-	if c.hidx >= 0 {
-		if c.deadline.Equal(t) {
-			return
-		}
-		earlier := t.Before(c.deadline)
-		c.deadline = t
-		if earlier {
-			h.up(c.hidx)
-		} else {
-			h.down(c.hidx)
-		}
-		return
-	}
-	c.deadline = t
-	c.hidx = len(*h)
-	*h = append(*h, c)
-	h.up(c.hidx)
-}
-
-func (h *timerHeap) remove(c *econn) {
-	i := c.hidx
-	if i < 0 {
-		return
-	}
-	last := len(*h) - 1
-	h.swap(i, last)
-	(*h)[last] = nil
-	*h = (*h)[:last]
-	c.hidx = -1
-	if i < last {
-		h.down(i)
-		h.up(i)
-	}
-}
-
-func (h timerHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
-}
-
-func (h timerHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h[i].deadline.Before(h[p].deadline) {
-			return
-		}
-		h.swap(i, p)
-		i = p
-	}
-}
-
-func (h timerHeap) down(i int) {
+// drive moves a connection along as far as it can go now: one step per
+// pass, chosen by its state, until a step must wait for the kernel (then
+// the timer heap gets its deadline) or the connection is closed.
+func (lp *loop) drive(c *econn) {
 	for {
-		l := 2*i + 1
-		if l >= len(h) {
+		var ok bool
+		switch c.http.State() {
+		case httpconn.ReadHead, httpconn.ReadBody, httpconn.Linger:
+			ok = lp.read(c)
+		case httpconn.Write:
+			ok = lp.write(c)
+		case httpconn.SendFile:
+			ok = lp.sendFile(c)
+		case httpconn.CloseWrite:
+			c.http.ShutDown(c.conn.CloseWrite(), lp.now)
+			ok = true
+		case httpconn.Close:
+			lp.close(c)
 			return
 		}
-		m := l
-		if r := l + 1; r < len(h) && h[r].deadline.Before(h[l].deadline) {
-			m = r
-		}
-		if !h[m].deadline.Before(h[i].deadline) {
+		if !ok {
+			lp.timers.set(c, c.http.Deadline())
 			return
 		}
-		h.swap(i, m)
-		i = m
 	}
+}
+
+// read makes one read(2) into the connection's room, if the last edge left
+// something to read, and tells the core what came.
+func (lp *loop) read(c *econn) bool {
+	if !c.readable {
+		return false
+	}
+	room := c.http.Room()
+	n, err := c.conn.TryRead(room)
+	switch {
+	case err == nil:
+		// A short read emptied the socket's receive queue: the next bytes
+		// will come with an edge of their own (epoll(7)). The FIN will
+		// not, if it came already: the edge that brought these bytes said
+		// so (EPOLLRDHUP), and a read now would only return 0.
+		c.readable = n == len(room)
+		c.http.Received(n, lp.now)
+		if !c.readable && c.rdhup {
+			c.http.EOF(lp.now)
+		}
+	case err == sock.ErrAgain:
+		c.readable = false
+		c.http.Received(0, lp.now)
+		return false
+	case err == io.EOF:
+		c.readable = false
+		c.http.EOF(lp.now)
+	default:
+		c.http.Fail(err)
+	}
+	return true
+}
+
+// write makes one write(2) of the output, if the send buffer may have room.
+func (lp *loop) write(c *econn) bool {
+	if !c.writable {
+		return false
+	}
+	out := c.http.Output()
+	n, err := c.conn.TryWrite(out)
+	switch {
+	case err == sock.ErrAgain:
+		c.writable = false
+		return false
+	case err != nil:
+		c.http.Fail(err)
+		return true
+	}
+	if n < len(out) {
+		c.writable = false // a short write: the send buffer is full (epoll(7))
+	}
+	c.http.Wrote(n, lp.now)
+	return c.writable
+}
+
+// sendFile makes one sendfile(2) of the file section, if there may be room.
+// sendfile may stop short for reasons of its own (a page-cache boundary),
+// so only EAGAIN is taken to mean "full".
+func (lp *loop) sendFile(c *econn) bool {
+	if !c.writable {
+		return false
+	}
+	f, off, left := c.http.File()
+	n, err := c.conn.TrySendFile(f, &off, left)
+	switch {
+	case err == sock.ErrAgain:
+		c.writable = false
+		return false
+	case err != nil:
+		c.http.Fail(err) // the round is logged with the bytes that went out
+		return true
+	}
+	c.http.SentFile(n, lp.now)
+	return true
 }

@@ -4,46 +4,33 @@ package serve
 // thread per connection. Each loop owns an epoll instance, a listener and
 // the connections it accepted; it sleeps in one epoll_wait for all of them,
 // and on waking moves each ready connection along as far as it can go
-// without waiting: read what has arrived, answer every whole request, write
-// what the socket takes. Whatever must wait — more bytes of a head, room in
-// the send buffer — waits in the connection's state, not on a stack.
+// without waiting (econn.go): read what has arrived, answer every whole
+// request, write what the socket takes. Whatever must wait — more bytes of a
+// head, room in the send buffer — waits in the connection's state, not on a
+// stack.
 //
 // Edge-triggered (EPOLLET), registered once: each connection that stays
 // open is added with EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET after its first
-// answer and never touched by epoll_ctl again. The kernel then reports changes, not states — "bytes
-// arrived", "room appeared" — so the loop must remember what it has not used
-// up (econn.readable, econn.writable) and must drain: it stops reading only
-// when read says EAGAIN or returns less than it asked for, and stops writing
-// only on EAGAIN or a short write (epoll(7) allows both shortcuts for stream
-// sockets). In return, a connection costs one epoll_ctl in its life; a
-// level-triggered loop must add and remove EPOLLOUT around every response
-// that does not fit the send buffer, and must stop reading a slow reader's
-// requests by removing EPOLLIN, or be told about them on every wait.
+// answer and never touched by epoll_ctl again. The kernel then reports
+// changes, not states — "bytes arrived", "room appeared" — so the loop must
+// remember what it has not used up (econn.readable, econn.writable) and must
+// drain: it stops reading only when read says EAGAIN or returns less than it
+// asked for, and stops writing only on EAGAIN or a short write (epoll(7)
+// allows both shortcuts for stream sockets). In return, a connection costs
+// one epoll_ctl in its life; a level-triggered loop must add and remove
+// EPOLLOUT around every response that does not fit the send buffer, and
+// must stop reading a slow reader's requests by removing EPOLLIN, or be told
+// about them on every wait.
 
 import (
-	"bytes"
-	"errors"
-	"io"
 	"runtime"
 	"time"
 
-	"github.com/rawserve/rawserve/internal/http1"
+	"github.com/rawserve/rawserve/internal/httpconn"
 	"github.com/rawserve/rawserve/internal/sock"
 )
 
-// The epoll model's defaults. Its timeouts can be long: a connection that
-// waits costs memory (a few hundred bytes when idle), not other clients'
-// time, as it does in the serial model.
-const (
-	DefaultEpollIdleTimeout = 60 * time.Second
-	DefaultGrace            = 10 * time.Second
-	// maxPending bounds the output gathered for one connection before it is
-	// written: the responses to a batch of pipelined requests share one
-	// write(2), but a client that sends requests faster than it reads
-	// responses is not answered faster than it reads (backpressure).
-	maxPending = 64 << 10
-	maxEvents  = 256 // events taken from one epoll_wait
-)
+const maxEvents = 256 // events taken from one epoll_wait
 
 // Registration tags: the Pad half of an epoll event's data. A connection's
 // is its generation, always positive, so an event left over from a closed
@@ -102,11 +89,12 @@ func share(limit, n, i int) int {
 
 // loop is one event loop: its epoll instance, listener and connections.
 type loop struct {
-	srv   *server // the request being answered, and the code that answers it
+	srv   *httpconn.Server // what its connections share: configuration, log, buffers
+	cfg   *httpconn.Config
 	ep    *sock.Epoll
 	l     *sock.Listener
 	waker *sock.Waker
-	cfg   *Config
+	grace time.Duration
 	now   time.Time // when the last epoll_wait returned
 
 	conns    []*econn // by fd
@@ -115,9 +103,6 @@ type loop struct {
 	gen      int32
 	timers   timerHeap
 	free     []*econn // connection records to reuse
-	inBufs   [][]byte // read buffers not in use
-	outBufs  [][]byte // write buffers not in use
-	scratch  []byte   // where a lingering close drains to
 	accepted int      // connections accepted, for tests and docs
 
 	// Accepting stops at the connection limit and when accept4 says EMFILE
@@ -139,15 +124,16 @@ func newLoop(l *sock.Listener, w *sock.Waker, cfg Config, maxConns int) (*loop, 
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultEpollIdleTimeout
 	}
-	srv := newServer(l, &sock.Poller{Waker: w}, cfg)
-	srv.poller, srv.model, srv.wait = nil, "epoll", "epoll"
-	srv.cfg.Story = nil // the calls of many connections interleave: no one story
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	cfg.Story = nil // the calls of many connections interleave: no one story
+	srv := httpconn.NewServer(cfg.Config, httpconn.Model{Name: "epoll", Wait: "epoll", ListenFD: l.FD(), Gather: true})
 	ep, err := sock.NewEpoll(maxEvents)
 	if err != nil {
 		return nil, err
 	}
-	lp := &loop{srv: srv, ep: ep, l: l, waker: w, cfg: &srv.cfg, maxConns: maxConns,
-		scratch: make([]byte, 16<<10)}
+	lp := &loop{srv: srv, cfg: srv.Config(), ep: ep, l: l, waker: w, grace: cfg.Grace, maxConns: maxConns}
 	// The listener and the waker are edge-triggered like everything else:
 	// the waker's eventfd is never read back, so level-triggered it would
 	// be reported on every wait once fired.
@@ -171,7 +157,7 @@ func (lp *loop) run() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer lp.ep.Close()
-	defer lp.srv.flushLog()
+	defer lp.srv.FlushLog()
 	lp.now = time.Now()
 	for lp.err == nil && !(lp.draining && lp.open == 0) {
 		events, err := lp.ep.Wait(lp.timeout())
@@ -193,8 +179,8 @@ func (lp *loop) run() error {
 				}
 			}
 		}
-		if len(events) == 0 && lp.srv.log != nil {
-			lp.srv.log.Idle() // a quiet moment: write the access log
+		if len(events) == 0 {
+			lp.srv.FlushLog() // a quiet moment: write the access log
 		}
 		lp.expire()
 		if lp.paused && !lp.draining && (lp.retry.IsZero() || !lp.now.Before(lp.retry)) {
@@ -224,7 +210,7 @@ func (lp *loop) timeout() time.Duration {
 	if lp.draining {
 		earliest(lp.graceEnd)
 	}
-	if lp.srv.log != nil && !lp.srv.log.Since().IsZero() {
+	if !lp.srv.LogPending().IsZero() {
 		earliest(time.Now().Add(sock.IdleDelay))
 	}
 	if next.IsZero() {
@@ -288,20 +274,16 @@ func (lp *loop) register(c *econn) {
 	lp.conns[fd] = c
 	lp.open++
 	lp.accepted++
-	c.peer = append(c.peer[:0], c.conn.Peer.IPString()...)
 	c.readable, c.writable = true, true // an empty send buffer; a read will tell
-	c.state = stIdle
-	c.newRound(lp.now)
-	// The first request's head is bounded from accept, as in the serial model.
-	c.readDeadline = c.conn.Accept.Time.Add(lp.cfg.HeaderTimeout)
+	c.http.Start(lp.srv, &c.conn, lp.now)
 	gen := c.gen
 	lp.drive(c)
 	if lp.conns[fd] != c || c.gen != gen {
 		return // answered and closed already
 	}
 	if err := lp.ep.Add(fd, sock.EventIn|sock.EventOut|sock.EventRDHUP|sock.EdgeTrig, int32(fd), c.gen); err != nil {
-		lp.srv.logf("%v", err)
-		lp.abort(c)
+		lp.srv.Errorf("%v", err)
+		lp.close(c)
 	}
 }
 
@@ -313,13 +295,16 @@ func (lp *loop) drain() {
 		return
 	}
 	lp.draining = true
-	lp.graceEnd = lp.now.Add(lp.cfg.Grace)
+	lp.graceEnd = lp.now.Add(lp.grace)
 	if err := lp.ep.Del(lp.l.FD()); err != nil {
-		lp.srv.logf("%v", err)
+		lp.srv.Errorf("%v", err)
 	}
 	for _, c := range lp.conns {
-		if c != nil && c.state == stIdle && len(c.in) == 0 && !c.pending() {
-			lp.close(c)
+		if c != nil {
+			c.http.WrapUp()
+			if c.http.State() == httpconn.Close {
+				lp.close(c) // idle: nothing owed
+			}
 		}
 	}
 }
@@ -334,15 +319,8 @@ func (lp *loop) expire() {
 	for len(lp.timers) > 0 && !lp.now.Before(lp.timers[0].deadline) {
 		c := lp.timers[0]
 		lp.timers.remove(c)
-		switch {
-		case c.pending():
-			lp.abort(c) // the write timeout: the client does not read
-		case c.state == stLinger, c.state == stIdle:
-			lp.close(c) // nothing owed
-		default:
-			lp.reject(c, 408) // part of a request, and then too slow
-			lp.drive(c)
-		}
+		c.http.Expire(lp.now)
+		lp.drive(c)
 	}
 }
 
@@ -352,461 +330,27 @@ func (lp *loop) closeAll() {
 	lp.draining = true // and no accepting as connections close
 	for _, c := range lp.conns {
 		if c != nil {
-			lp.abort(c)
-		}
-	}
-}
-
-// drive moves one connection along as far as it can go now: write what is
-// pending, answer the requests that are whole, read what has arrived, and
-// again — until it must wait for the kernel (and arranges to be woken) or is
-// closed.
-func (lp *loop) drive(c *econn) {
-	for {
-		if c.state == stLinger {
-			lp.linger(c)
-			return
-		}
-		if c.pending() {
-			if !c.writable {
-				lp.timers.set(c, c.writeDeadline)
-				return
-			}
-			if !lp.flush(c) {
-				return
-			}
-		}
-		if c.closeAfter {
-			lp.finish(c)
-			return
-		}
-		lp.answer(c)
-		if c.pending() || c.closeAfter {
-			continue
-		}
-		if !c.readable {
-			lp.timers.set(c, c.readDeadline)
-			return
-		}
-		if !lp.fill(c) {
-			return
-		}
-	}
-}
-
-// fill makes one read(2) into the connection's buffer. It reports false if
-// it closed the connection.
-func (lp *loop) fill(c *econn) bool {
-	if c.in == nil {
-		c.in = lp.getIn()
-	}
-	room := c.in[len(c.in):cap(c.in)]
-	if len(room) == 0 {
-		// Cannot happen: a head is refused (431) before it fills the
-		// buffer, and whole requests are answered before more is read.
-		// But a read of 0 bytes would look like "drained" for ever.
-		lp.reject(c, 431)
-		return true
-	}
-	n, err := c.conn.TryRead(room)
-	switch {
-	case err == nil:
-		if len(c.in) == 0 && c.state == stIdle {
-			c.r.line.start = lp.now // the first byte of a head
-		}
-		c.in = c.in[:len(c.in)+n]
-		// A short read emptied the socket's receive queue: the next
-		// bytes will come with an edge of their own (epoll(7)). The FIN
-		// will not, if it came already: the edge that brought these bytes
-		// said so (EPOLLRDHUP), and a read now would only return 0.
-		c.readable = n == len(room)
-		if !c.readable && c.rdhup {
-			c.eof = true
-		}
-	case err == sock.ErrAgain:
-		c.readable = false
-	case err == io.EOF:
-		c.readable, c.eof = false, true
-	default:
-		lp.srv.connError(err)
-		lp.abort(c)
-		return false
-	}
-	if len(c.in) == 0 {
-		lp.putIn(c) // nothing arrived: an idle connection keeps no buffer
-	}
-	return true
-}
-
-// answer parses and answers the requests buffered in c.in, as many as are
-// whole, gathering their responses in c.out. It stops when it needs more
-// input, or when a response must be written before the next: a file, a
-// close (an error answered sets closeAfter too), a full buffer.
-func (lp *loop) answer(c *econn) {
-	s, cfg := lp.srv, lp.cfg
-	for !c.closeAfter && (!c.pending() || (c.file == nil && len(c.out) < maxPending)) {
-		if c.state == stBody {
-			if !lp.body(c) {
-				return
-			}
-			continue
-		}
-		if len(c.in) == 0 {
-			lp.putIn(c)
-			if c.eof || lp.draining {
-				c.closeAfter = true // nothing more will be answered
-			}
-			return
-		}
-		// A client sending a byte at a time must not make us parse its
-		// whole head again for every byte: only when a line may have ended.
-		if c.scanned > 0 && c.scanned <= len(c.in) && bytes.IndexByte(c.in[c.scanned:], '\n') < 0 && len(c.in) < cfg.Limits.MaxRequestLine {
-			c.scanned = len(c.in)
-			lp.partial(c)
-			return
-		}
-		n, err := http1.Parse(c.in, &s.req, cfg.Limits)
-		switch {
-		case err == http1.ErrIncomplete:
-			c.scanned = len(c.in)
-			lp.partial(c)
-			return
-		case err != nil:
-			c.scanned = 0
-			status := 400
-			var perr *http1.Error
-			if errors.As(err, &perr) {
-				status = perr.Status
-			}
-			lp.reject(c, status)
-		default:
-			c.scanned = 0
-			lp.head(c, n)
-		}
-	}
-}
-
-// partial handles an incomplete head: the header timeout runs from its
-// first byte; a client that has stopped sending gets 400.
-func (lp *loop) partial(c *econn) {
-	if c.eof {
-		lp.reject(c, 400) // the client stopped mid-head
-		return
-	}
-	if c.state == stIdle {
-		c.state = stHead
-		if c.r.n > 1 || c.pipelined {
-			c.readDeadline = c.r.line.start.Add(lp.cfg.HeaderTimeout)
-		}
-	}
-}
-
-// head takes a parsed head of n bytes: it answers the request, starts
-// reading its body, or refuses it (and the connection then closes).
-func (lp *loop) head(c *econn, n int) {
-	s, req, r := lp.srv, &lp.srv.req, &c.r
-	r.head, r.raw = n, c.in[:n]
-	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
-	if e := req.Header("Expect"); e != nil && !req.Expect100 && req.Minor == 1 {
-		lp.reject(c, 417)
-		return
-	}
-	if req.Chunked || req.ContentLength > 0 {
-		if req.ContentLength > s.cfg.MaxBody {
-			lp.reject(c, 413)
-			return
-		}
-		c.state, c.bodyLeft, c.isChunked = stBody, req.ContentLength, req.Chunked
-		if req.Chunked {
-			c.chunked.Reset(http1.ChunkedLimits{MaxBody: s.cfg.MaxBody})
-		}
-		// The body must arrive within the header timeout, counted afresh.
-		c.readDeadline = lp.now.Add(s.cfg.HeaderTimeout)
-		if req.Expect100 && len(c.in) == n {
-			lp.output(c, continue100)
-		}
-		return
-	}
-	lp.respond(c)
-}
-
-// body reads (and drops) the request's body from behind its head. It
-// reports true when the body is complete and the request answered.
-func (lp *loop) body(c *econn) bool {
-	r := &c.r
-	tail := c.in[r.head:]
-	var n int
-	var done bool
-	if c.isChunked {
-		var err error
-		n, done, err = c.chunked.Decode(tail, nil)
-		var perr *http1.Error
-		if errors.As(err, &perr) {
-			lp.reject(c, perr.Status)
-			return false
-		}
-	} else {
-		n = int(min(int64(len(tail)), c.bodyLeft))
-		c.bodyLeft -= int64(n)
-		done = c.bodyLeft == 0
-	}
-	// Drop the body bytes used; what follows moves up behind the head.
-	c.in = c.in[:r.head+copy(c.in[r.head:], tail[n:])]
-	if !done {
-		if c.eof {
-			lp.reject(c, 400) // the client stopped mid-body
-		}
-		return false
-	}
-	// Other connections' requests may have been parsed since this head
-	// was: parse it again (it is still at the front of c.in).
-	if _, err := http1.Parse(c.in[:r.head], &lp.srv.req, lp.cfg.Limits); err != nil {
-		lp.reject(c, 400) // cannot happen: it parsed before
-		return false
-	}
-	c.state = stHead
-	lp.respond(c)
-	return true
-}
-
-// respond composes the answer to the parsed request into c.out. A response
-// from memory is done as far as this request is concerned: it is logged and
-// its head dropped from c.in. One from a file is logged when sendfile has
-// sent it, and its head stays until then (the log line points into it).
-func (lp *loop) respond(c *econn) {
-	s := lp.srv
-	lp.startOutput(c)
-	rep := reply{out: c.out}
-	keep := s.respond(&c.conn, &c.r, &rep)
-	c.out = rep.out
-	if !keep {
-		c.closeAfter = true
-		c.clientClose = s.req.Close
-	}
-	if rep.file != nil {
-		c.file, c.fileOff, c.fileLeft = rep.file, rep.off, rep.n
-		c.r.line.bytes = 0
-		return
-	}
-	lp.done(c)
-}
-
-// done ends a round: logs it, drops its head from c.in, starts the next.
-func (lp *loop) done(c *econn) {
-	r := &c.r
-	r.line.finish = time.Now()
-	if lp.srv.log != nil && !r.quiet {
-		lp.srv.log.add(&r.line)
-	}
-	c.in = c.in[:copy(c.in, c.in[r.head:])]
-	c.pipelined = len(c.in) > 0
-	c.state = stIdle
-	c.readDeadline = lp.now.Add(lp.cfg.IdleTimeout)
-	c.newRound(lp.now)
-}
-
-// reject answers with an error status and closes after it, politely: the
-// client may still be sending what we did not read.
-func (lp *loop) reject(c *econn, status int) {
-	if c.file != nil { // a timeout while a file was being sent: nothing more can be said
-		lp.abort(c)
-		return
-	}
-	lp.startOutput(c)
-	rep := reply{out: c.out}
-	lp.srv.writeError(&c.r, &rep, status, true)
-	c.out = rep.out
-	if lp.srv.log != nil {
-		c.r.line.finish = time.Now()
-		lp.srv.log.add(&c.r.line)
-	}
-	lp.dropIn(c)
-	c.closeAfter, c.clientClose, c.state = true, false, stHead
-}
-
-// startOutput readies c.out for more output: a buffer from the pool, and
-// the write timeout counted from the first byte of output that waits.
-func (lp *loop) startOutput(c *econn) {
-	if !c.pending() {
-		c.writeDeadline = lp.now.Add(lp.cfg.WriteTimeout)
-	}
-	if c.out == nil {
-		c.out = lp.getOut()
-	}
-}
-
-// output appends bytes that are not a response (100 Continue) to c.out.
-func (lp *loop) output(c *econn, p []byte) {
-	lp.startOutput(c)
-	c.out = append(c.out, p...)
-}
-
-// flush writes c.out, then the file section if there is one, until both
-// are sent or the socket's send buffer is full. It reports true when all is
-// sent; false when it must wait for EPOLLOUT (it arranged that) or closed
-// the connection.
-func (lp *loop) flush(c *econn) bool {
-	for c.sent < len(c.out) {
-		n, err := c.conn.TryWrite(c.out[c.sent:])
-		c.sent += n
-		switch {
-		case err == sock.ErrAgain:
-			c.writable = false
-		case err != nil:
-			lp.srv.connError(err)
-			lp.abort(c)
-			return false
-		case c.sent < len(c.out):
-			c.writable = false // a short write: the send buffer is full (epoll(7))
-		}
-		if !c.writable {
-			lp.timers.set(c, c.writeDeadline)
-			return false
-		}
-	}
-	lp.putOut(c)
-	for c.file != nil {
-		// sendfile may stop short for reasons of its own (a page-cache
-		// boundary), so only EAGAIN is taken to mean "full".
-		n, err := c.conn.TrySendFile(c.file, &c.fileOff, c.fileLeft)
-		c.fileLeft -= int64(n)
-		c.r.line.bytes += int64(n)
-		switch {
-		case err == sock.ErrAgain:
-			c.writable = false
-			lp.timers.set(c, c.writeDeadline)
-			return false
-		case err != nil:
-			lp.srv.connError(err)
-			lp.abort(c) // logs the round, with the bytes that went out
-			return false
-		case c.fileLeft == 0:
-			c.file.Close()
-			c.file = nil
-			lp.done(c)
-		}
-	}
-	return true
-}
-
-// finish closes a connection whose last response has been written. If the
-// client may still send — it did not ask to close, or sent more than we
-// read — the close is polite: shutdown(SHUT_WR), read and drop until its
-// EOF or the linger time, then close; closing with unread bytes would send
-// RST, which can destroy the response before the client reads it. If it
-// asked to close and nothing is unread (nginx's rule too), close(2) at once
-// sends FIN after the response.
-func (lp *loop) finish(c *econn) {
-	if c.eof || (c.clientClose && !c.readable && len(c.in) == 0) {
-		lp.close(c)
-		return
-	}
-	if err := c.conn.CloseWrite(); err != nil {
-		lp.abort(c)
-		return
-	}
-	c.state = stLinger
-	lp.dropIn(c)
-	c.readDeadline = lp.now.Add(lp.cfg.Linger)
-	lp.linger(c)
-}
-
-// linger reads and drops what a closing client still sends, until EOF,
-// the linger deadline or 256 KiB.
-func (lp *loop) linger(c *econn) {
-	for c.readable {
-		n, err := c.conn.TryRead(lp.scratch)
-		switch {
-		case err == sock.ErrAgain:
-			c.readable = false
-		case err != nil: // EOF: the polite end; or a reset
 			lp.close(c)
-			return
-		}
-		if c.drained += n; c.drained >= 256<<10 {
-			lp.close(c)
-			return
 		}
 	}
-	lp.timers.set(c, c.readDeadline)
 }
 
-// close closes a connection; abort the same, for one that is gone or
-// failed. Both are close(2) here: the polite part is finish's.
-func (lp *loop) close(c *econn) { lp.abort(c) }
-
-func (lp *loop) abort(c *econn) {
+// close closes a connection with close(2) and gives its record back. (The
+// polite part of a close, when there is one, came before: CloseWrite and
+// Linger.)
+func (lp *loop) close(c *econn) {
 	fd := c.conn.FD()
 	if err := c.conn.Abort(); err != nil {
-		lp.srv.logf("%v", err)
+		lp.srv.Errorf("%v", err)
 	}
-	if c.file != nil {
-		// A file response cut short (the client went away, the write
-		// timeout, the end of the grace period) is logged with the bytes
-		// that went out, as the serial model logs it.
-		c.file.Close()
-		c.file = nil
-		c.r.line.finish = time.Now()
-		if lp.srv.log != nil {
-			lp.srv.log.add(&c.r.line)
-		}
-	}
+	c.http.Closed(lp.now)
 	lp.timers.remove(c)
-	lp.dropIn(c)
-	lp.putOut(c)
 	lp.conns[fd] = nil
 	lp.open--
-	*c = econn{peer: c.peer[:0], hidx: -1}
+	c.gen, c.readable, c.writable, c.rdhup = 0, false, false, false
 	lp.free = append(lp.free, c)
 	if lp.paused {
 		lp.retry = time.Time{} // a descriptor and a slot are free: run accepts again
-	}
-}
-
-// Buffers come from the loop's pools only while a connection is using
-// them: an idle kept-alive connection holds none.
-
-func (lp *loop) getIn() []byte {
-	if n := len(lp.inBufs); n > 0 {
-		b := lp.inBufs[n-1]
-		lp.inBufs = lp.inBufs[:n-1]
-		return b
-	}
-	// Room for the largest head we accept and some body or pipelined
-	// requests behind it: a head that fills it is over the limit (431).
-	return make([]byte, 0, lp.cfg.Limits.MaxHeaderBytes+4096)
-}
-
-func (lp *loop) putIn(c *econn) {
-	if c.in != nil && len(c.in) == 0 {
-		lp.inBufs = append(lp.inBufs, c.in)
-		c.in = nil
-	}
-}
-
-// dropIn gives c.in back whatever it holds.
-func (lp *loop) dropIn(c *econn) {
-	if c.in != nil {
-		c.in = c.in[:0]
-		lp.putIn(c)
-	}
-}
-
-func (lp *loop) getOut() []byte {
-	if n := len(lp.outBufs); n > 0 {
-		b := lp.outBufs[n-1]
-		lp.outBufs = lp.outBufs[:n-1]
-		return b
-	}
-	return make([]byte, 0, 4096)
-}
-
-func (lp *loop) putOut(c *econn) {
-	if c.out != nil {
-		if cap(c.out) <= 2*maxPending { // a page body may grow it; keep sane sizes
-			lp.outBufs = append(lp.outBufs, c.out[:0])
-		}
-		c.out, c.sent = nil, 0
 	}
 }
 
@@ -817,4 +361,85 @@ func (lp *loop) newConn() *econn {
 		return c
 	}
 	return &econn{hidx: -1}
+}
+
+// timerHeap is a min-heap of connections by deadline: the loop's next
+// epoll_wait sleeps until the earliest, and there is no periodic tick.
+// Setting a deadline is O(log n); each connection has at most one entry.
+type timerHeap []*econn
+
+// set gives c the deadline t (zero: none), adding, moving or removing its
+// entry.
+func (h *timerHeap) set(c *econn, t time.Time) {
+	if t.IsZero() {
+		h.remove(c)
+		return
+	}
+	if c.hidx >= 0 {
+		if c.deadline.Equal(t) {
+			return
+		}
+		earlier := t.Before(c.deadline)
+		c.deadline = t
+		if earlier {
+			h.up(c.hidx)
+		} else {
+			h.down(c.hidx)
+		}
+		return
+	}
+	c.deadline = t
+	c.hidx = len(*h)
+	*h = append(*h, c)
+	h.up(c.hidx)
+}
+
+func (h *timerHeap) remove(c *econn) {
+	i := c.hidx
+	if i < 0 {
+		return
+	}
+	last := len(*h) - 1
+	h.swap(i, last)
+	(*h)[last] = nil
+	*h = (*h)[:last]
+	c.hidx = -1
+	if i < last {
+		h.down(i)
+		h.up(i)
+	}
+}
+
+func (h timerHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx, h[j].hidx = i, j
+}
+
+func (h timerHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h[i].deadline.Before(h[p].deadline) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h timerHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r].deadline.Before(h[l].deadline) {
+			m = r
+		}
+		if !h[m].deadline.Before(h[i].deadline) {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
 }

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"github.com/rawserve/rawserve/internal/httpconn"
 	"io"
 	"net"
 	"os"
@@ -28,10 +29,9 @@ func FuzzEpollConn(f *testing.F) {
 	// One server for every input, as in life: an input that breaks the
 	// loop breaks it for the inputs after it too. (A server per input would
 	// also run the machine out of ports in a long fuzzing run.)
-	cfg := Config{
-		HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond,
+	cfg := Config{Config: httpconn.Config{HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond,
 		WriteTimeout: 500 * time.Millisecond, Linger: 100 * time.Millisecond,
-		Dir: openDir(f, root), FileCache: time.Hour,
+		Dir: openDir(f, root), FileCache: time.Hour},
 	}
 	ts := startEpoll(f, cfg, 1)
 	f.Fuzz(func(t *testing.T, data []byte, split uint8, halfClose bool) {

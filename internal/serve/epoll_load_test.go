@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/rawserve/rawserve/internal/httpconn"
 	"io"
 	"net"
 	"net/http"
@@ -385,7 +386,7 @@ func TestEpollThousandConns(t *testing.T) {
 	const n = 1000
 	needFDs(t, 2*n+100)
 	root, files := fileTree(t, 64)
-	ts := startEpoll(t, Config{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}}, 1)
 
 	var dialed sync.WaitGroup
 	dialed.Add(n)
@@ -433,7 +434,7 @@ func TestEpollThousandConns(t *testing.T) {
 func TestEpollIdleConnsDoNotBlock(t *testing.T) {
 	const n = 5000
 	needFDs(t, 2*n+100)
-	ts := startEpoll(t, Config{HeaderTimeout: 10 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{HeaderTimeout: 10 * time.Second}}, 1)
 
 	conns := openKeptAlive(t, ts.addr, n)
 	if t.Failed() {
@@ -544,7 +545,7 @@ func TestEpollSlowloris(t *testing.T) {
 	const ht = time.Second
 	const fresh, kept = 20, 5
 	root, files := fileTree(t, 1)
-	ts := startEpoll(t, Config{Dir: openDir(t, root), HeaderTimeout: ht, WriteTimeout: time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{Dir: openDir(t, root), HeaderTimeout: ht, WriteTimeout: time.Second}}, 1)
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -592,7 +593,7 @@ func TestEpollWriteTimeout(t *testing.T) {
 	root, files := fileTree(t, 1)
 	sparseFile(t, root, "big", size)
 	trace := narrate(t)
-	ts := startEpoll(t, Config{Dir: openDir(t, root), WriteTimeout: wt, HeaderTimeout: 5 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{Dir: openDir(t, root), WriteTimeout: wt, HeaderTimeout: 5 * time.Second}}, 1)
 
 	stuck, err := dialClient(ts.addr)
 	if err != nil {
@@ -655,7 +656,7 @@ func TestEpollPipelinedManyConns(t *testing.T) {
 		t.Fatal(err)
 	}
 	files["/big"] = string(big)
-	ts := startEpoll(t, Config{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}}, 1)
 
 	type want struct {
 		path   string
@@ -742,7 +743,7 @@ func TestEpollEMFILE(t *testing.T) {
 	// (cleanups run last-in, first-out), not while its loop is in
 	// epoll_wait — SetTrace(nil) would wait a second for that call.
 	trace := narrate(t)
-	ts := startEpoll(t, Config{HeaderTimeout: 10 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{HeaderTimeout: 10 * time.Second}}, 1)
 	// The Go runtime's own poller (for net.Dial) is set up now, not when
 	// there is no descriptor left for it.
 	warm, err := dialClient(ts.addr)
@@ -982,7 +983,7 @@ func TestEpollShutdownDrains(t *testing.T) {
 	const size = 32 << 20 // more than the socket buffers hold: in flight at the Wake
 	root := t.TempDir()
 	sparseFile(t, root, "big", size)
-	ts := startEpoll(t, Config{Dir: openDir(t, root), Grace: 10 * time.Second, WriteTimeout: 20 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{Dir: openDir(t, root), WriteTimeout: 20 * time.Second}, Grace: 10 * time.Second}, 1)
 
 	var idle []*client
 	for i := 0; i < 3; i++ {
@@ -1075,7 +1076,7 @@ func TestEpollShutdownGrace(t *testing.T) {
 	const size = 64 << 20
 	root := t.TempDir()
 	sparseFile(t, root, "big", size)
-	ts := startEpoll(t, Config{Dir: openDir(t, root), Grace: grace, WriteTimeout: 30 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{Dir: openDir(t, root), WriteTimeout: 30 * time.Second}, Grace: grace}, 1)
 	c, err := dialClient(ts.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -1110,7 +1111,7 @@ func TestEpollLoopsSpread(t *testing.T) {
 	const n = 200
 	needFDs(t, 2*n+100)
 	trace := narrate(t)
-	ts := startEpoll(t, Config{HeaderTimeout: 10 * time.Second}, 2)
+	ts := startEpoll(t, Config{Config: httpconn.Config{HeaderTimeout: 10 * time.Second}}, 2)
 	conns := openKeptAlive(t, ts.addr, n)
 	if t.Failed() {
 		return
@@ -1159,7 +1160,7 @@ func TestEpollHalfClose(t *testing.T) {
 	}
 	files["/big"] = string(big)
 	files["/healthz"] = "ok\n"
-	ts := startEpoll(t, Config{Dir: openDir(t, root)}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{Dir: openDir(t, root)}}, 1)
 	for _, pair := range [][2]string{
 		{"/f000", "/f001"},
 		{"/healthz", "/big"},
@@ -1187,7 +1188,7 @@ func TestEpollHalfClose(t *testing.T) {
 // -max-conns 2: with two connections open, a third waits in the kernel's
 // queue, unanswered, until one of the two closes; then it is served.
 func TestEpollMaxConns(t *testing.T) {
-	ts := startEpoll(t, Config{MaxConns: 2, HeaderTimeout: 10 * time.Second}, 1)
+	ts := startEpoll(t, Config{Config: httpconn.Config{HeaderTimeout: 10 * time.Second}, MaxConns: 2}, 1)
 	var open []*client
 	for i := 0; i < 2; i++ {
 		c, err := dialClient(ts.addr)
@@ -1238,8 +1239,8 @@ func TestEpollCutOffLogged(t *testing.T) {
 		cfg  Config
 		stop bool // cut off by the shutdown's grace period
 	}{
-		{"WriteTimeout", Config{WriteTimeout: 500 * time.Millisecond}, false},
-		{"GraceEnd", Config{WriteTimeout: 30 * time.Second, Grace: 300 * time.Millisecond}, true},
+		{"WriteTimeout", Config{Config: httpconn.Config{WriteTimeout: 500 * time.Millisecond}}, false},
+		{"GraceEnd", Config{Config: httpconn.Config{WriteTimeout: 30 * time.Second}, Grace: 300 * time.Millisecond}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bufio"
+	"github.com/rawserve/rawserve/internal/httpconn"
 	"io"
 	"net/http"
 	"os"
@@ -21,7 +22,7 @@ func fileServer(t *testing.T) (do func(method string, hdr ...string) (*http.Resp
 	os.WriteFile(name, []byte(content), 0o644)
 	modtime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	os.Chtimes(name, modtime, modtime)
-	cfg := Config{Dir: openDir(t, root)}
+	cfg := Config{Config: httpconn.Config{Dir: openDir(t, root)}}
 	if strings.Contains(t.Name(), "FileCache/") {
 		cfg.FileCache = time.Hour // every answer after the first from memory
 	}
@@ -95,7 +96,7 @@ func TestETagChangesWithFile(t *testing.T) {
 	root := t.TempDir()
 	name := filepath.Join(root, "f")
 	os.WriteFile(name, []byte("one"), 0o644)
-	ts := start(t, Config{Dir: openDir(t, root)})
+	ts := start(t, Config{Config: httpconn.Config{Dir: openDir(t, root)}})
 	c := ts.dial(t)
 	br := bufio.NewReader(c)
 	io.WriteString(c, get("/f"))
@@ -118,7 +119,7 @@ func TestFutureLastModified(t *testing.T) {
 	os.WriteFile(name, []byte("from the future"), 0o644)
 	future := time.Now().Add(48 * time.Hour)
 	os.Chtimes(name, future, future)
-	ts := start(t, Config{Dir: openDir(t, root)})
+	ts := start(t, Config{Config: httpconn.Config{Dir: openDir(t, root)}})
 	c := ts.dial(t)
 	io.WriteString(c, get("/f"))
 	resp, _ := readResp(t, bufio.NewReader(c), "GET")
@@ -141,7 +142,7 @@ func TestFileCache(t *testing.T) {
 			root := t.TempDir()
 			name := filepath.Join(root, "f.txt")
 			os.WriteFile(name, []byte("first"), 0o644)
-			cfg := Config{Dir: openDir(t, root), FileCache: 300 * time.Millisecond}
+			cfg := Config{Config: httpconn.Config{Dir: openDir(t, root), FileCache: 300 * time.Millisecond}}
 			var ts *testServer
 			if model == "serial" {
 				ts = start(t, cfg)

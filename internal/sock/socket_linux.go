@@ -476,6 +476,11 @@ func (c *Conn) ReadWait(p []byte) (int, error) {
 	return c.read(p, true)
 }
 
+// ReadUnwoken is Read that a shutdown does not cut short: the drain of a
+// polite close goes on until the client's EOF or the read deadline, so
+// that closing does not reset a response the client has not read yet.
+func (c *Conn) ReadUnwoken(p []byte) (int, error) { return c.read(p, false) }
+
 func (c *Conn) read(p []byte, wakeable bool) (int, error) {
 	for {
 		n, err := c.TryRead(p)

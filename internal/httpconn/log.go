@@ -1,4 +1,4 @@
-package serve
+package httpconn
 
 import (
 	"io"
@@ -12,16 +12,16 @@ import (
 //	127.0.0.1 - - [24/Nov/2026:05:23:09 +0000] "GET / HTTP/1.1" 200 1234 0.000118
 //
 // Writing each line at once would add a write(2) to every request. Lines are
-// written when 4 KiB have gathered, when the server goes quiet (it is the
-// Poller's Idler: after sock.IdleDelay of waiting), and at shutdown — so under
-// load the log costs a fraction of a syscall per request, and an idle
+// written when 4 KiB have gathered, when the server goes quiet (the model
+// calls Server.FlushLog after sock.IdleDelay of waiting), and at shutdown — so
+// under load the log costs a fraction of a syscall per request, and an idle
 // server's log is never more than a moment behind.
 type accessLog struct {
-	w     io.Writer
-	buf   []byte
-	since time.Time // when the oldest buffered line was added
-	sec   int64     // the second stamp caches
-	date  []byte    // "[24/Nov/2026:05:23:09 +0000]"
+	w      io.Writer
+	buf    []byte
+	oldest time.Time // when the oldest buffered line was added
+	sec    int64     // the second stamp caches
+	date   []byte    // "[24/Nov/2026:05:23:09 +0000]"
 }
 
 const logFlushAt = 4 << 10
@@ -41,12 +41,15 @@ type line struct {
 	start, finish time.Time
 }
 
-// add appends one line. Method and target are safe to copy as they are: the
-// parser admitted only token and URI characters, so a client cannot forge
-// a log line.
+// add appends one line (none when there is no log). Method and target are
+// safe to copy as they are: the parser admitted only token and URI
+// characters, so a client cannot forge a log line.
 func (l *accessLog) add(e *line) {
+	if l == nil {
+		return
+	}
 	if len(l.buf) == 0 {
-		l.since = e.finish
+		l.oldest = e.finish
 	}
 	b := append(l.buf, e.peer...)
 	b = append(b, " - - "...)
@@ -69,7 +72,7 @@ func (l *accessLog) add(e *line) {
 	b = strconv.AppendFloat(b, e.finish.Sub(e.start).Seconds(), 'f', 6, 64)
 	l.buf = append(b, '\n')
 	if len(l.buf) >= logFlushAt {
-		l.Idle()
+		l.flush()
 	}
 }
 
@@ -83,17 +86,17 @@ func (l *accessLog) stamp(t time.Time) []byte {
 	return l.date
 }
 
-// Since and Idle make the log a sock.Idler.
-func (l *accessLog) Since() time.Time {
+// since is when the oldest buffered line was added; zero when none is.
+func (l *accessLog) since() time.Time {
 	if len(l.buf) == 0 {
 		return time.Time{}
 	}
-	return l.since
+	return l.oldest
 }
 
-// Idle writes the buffered lines. A failed write (stdout closed) drops
+// flush writes the buffered lines. A failed write (stdout closed) drops
 // them rather than stopping the server.
-func (l *accessLog) Idle() {
+func (l *accessLog) flush() {
 	if len(l.buf) > 0 {
 		l.w.Write(l.buf)
 		l.buf = l.buf[:0]

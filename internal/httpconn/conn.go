@@ -1,0 +1,598 @@
+// Package httpconn is rawserve's protocol core: what one HTTP/1.1
+// connection does with the bytes it receives — find each request head,
+// check it, read past its body, answer it, and decide whether the
+// connection may carry another — without a system call on the connection.
+// The serving models (internal/serve: serial, epoll) move the bytes and
+// wait; this package decides. Every model drives the same state machine,
+// whose main path is
+//
+//	accept4 → ReadHead → [ReadBody] → Write → [SendFile] ─┬→ ReadHead …  keep-alive
+//	                                                      ├→ Close       the client asked to close, or sent EOF
+//	                                                      └→ CloseWrite → Linger → Close   otherwise
+//
+// Each state names the one thing the model does next, and the model tells
+// the core how it went (Received, EOF, Wrote, SentFile, ShutDown; Expire when
+// the state's Deadline passes, Fail when a call fails). The core moves on:
+//
+//	state       the model            next, as the core decides
+//	ReadHead    read(2) into Room    ReadHead: more of the head is needed
+//	                                 ReadBody: the head is whole and a body follows
+//	                                 Write: answered (or refused: 400, 408, 413, 431…)
+//	                                 Close: EOF or the idle timeout, between requests
+//	ReadBody    read(2) into Room    ReadBody, or Write: answered or refused
+//	Write       write(2) Output      Write: a short write; SendFile: a file body follows;
+//	                                 ReadHead, ReadBody (after 100 Continue); the close
+//	SendFile    sendfile(2) File     SendFile, ReadHead, or the close
+//	CloseWrite  shutdown(SHUT_WR)    Linger
+//	Linger      read(2) and drop     Close: EOF, the linger time, or 256 KiB
+//	Close       close(2)
+//
+// What the core does not know is how the model waits: blocking in ppoll for
+// one connection, or in epoll_wait for many. That is the whole difference
+// between the models, and it is all in internal/serve.
+package httpconn
+
+import (
+	"bytes"
+	"errors"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/http1"
+	"github.com/rawserve/rawserve/internal/sock"
+)
+
+// State is what a connection does next.
+type State uint8
+
+const (
+	ReadHead   State = iota // read (the rest of) a request head
+	ReadBody                // read a request body, to drop it
+	Write                   // write Output: responses, or 100 Continue
+	SendFile                // send File, the body of the response just written
+	CloseWrite              // shut down our sending side: FIN after the last response
+	Linger                  // read and drop what the client still sends, until its EOF
+	Close                   // close the descriptor
+)
+
+var stateNames = [...]string{"ReadHead", "ReadBody", "Write", "SendFile", "CloseWrite", "Linger", "Close"}
+
+func (s State) String() string { return stateNames[s] }
+
+// Conn is one connection's protocol state. A model keeps one per
+// connection (the serial model one in all, reused) and starts it with
+// Start. The zero Conn is ready for Start.
+type Conn struct {
+	srv   *Server
+	state State
+
+	// What the demo page tells of the socket: the core never sees more of
+	// it than this — no descriptor to read or write.
+	fd     int
+	accept sock.AcceptInfo
+	addr   sock.Addr
+	stats  *sock.ConnStats // the model's counts of calls made on it
+
+	in      *input // bytes read and not yet consumed, the current head at the front; nil when there are none
+	scanned int    // of in, already searched for the end of a head
+	out     []byte // output composed and not yet written; nil when there is none
+	sent    int    // of out, written
+	file    *sock.File
+	fileOff int64 // the section of file still to send, after out
+	fileLen int64
+
+	r         round
+	inBody    bool // the request in hand has a body still to read
+	bodyLeft  int64
+	isChunked bool
+	chunked   http1.Chunked
+
+	eof         bool // the client shut down its sending side
+	unread      bool // the kernel may hold bytes we have not read
+	closeAfter  bool // close once the output is written
+	clientClose bool // because the client asked to (Connection: close)
+	wrapUp      bool // the model asked to end the connection: no more keep-alive
+	drained     int  // bytes dropped while lingering
+
+	readDeadline, writeDeadline time.Time
+	peer                        []byte // the client's IP, formatted once
+}
+
+// input is a connection's unconsumed bytes and the request parsed from
+// their front, whose slices point into b: they are pooled together, and a
+// connection holds one only while it has bytes to work on.
+type input struct {
+	b   []byte
+	req http1.Request
+}
+
+// round is one request and its response, as the access log tells it.
+type round struct {
+	n     int    // request number on this connection, from 1
+	head  int    // bytes of in the head takes
+	raw   []byte // the head as it arrived, for the demo page
+	reads int    // read(2) calls that brought the head in, and waits between them
+	waits int
+	quiet bool // leave it out of the access log (a health probe)
+	line  line
+	stats sock.ConnStats // the connection's counts when the head began
+}
+
+// How much output an event loop gathers before it writes: the responses to
+// a batch of pipelined requests share one write(2), but a client that sends
+// requests faster than it reads the answers is not answered faster than it
+// reads (backpressure).
+const maxGather = 64 << 10
+
+// How much a lingering close reads and drops before it gives up and closes.
+const maxDrain = 256 << 10
+
+// Start readies c for a connection accept4 has just returned. Its first
+// request's head must arrive within the header timeout, counted from accept.
+func (c *Conn) Start(srv *Server, sc *sock.Conn, now time.Time) {
+	*c = Conn{srv: srv, state: ReadHead, fd: sc.FD(), accept: sc.Accept, addr: sc.Peer, stats: &sc.Stats,
+		peer: append(c.peer[:0], sc.Peer.IPString()...)}
+	c.readDeadline = sc.Accept.Time.Add(srv.cfg.HeaderTimeout)
+	c.newRound(now)
+}
+
+// State is what the model does next.
+func (c *Conn) State() State { return c.state }
+
+// Deadline is when waiting in the current state ends: the model calls
+// Expire once it has passed. Zero: no deadline (Close).
+func (c *Conn) Deadline() time.Time {
+	switch c.state {
+	case ReadHead, ReadBody, Linger:
+		return c.readDeadline
+	case Write, SendFile:
+		return c.writeDeadline
+	}
+	return time.Time{}
+}
+
+// Idle reports a kept-alive connection between requests: everything it
+// sent is answered and written, and it has not started the next request.
+// A model can expect silence from it: the serial model waits before it
+// reads, the epoll model closes it at once when the server stops.
+func (c *Conn) Idle() bool {
+	return c.state == ReadHead && c.r.n > 1 && c.in == nil && c.out == nil
+}
+
+// Room is where the next read goes, in ReadHead, ReadBody and Linger: free
+// space behind the bytes not yet consumed (from the server's pool, if the
+// connection held none), or, while lingering, a scratch buffer.
+func (c *Conn) Room() []byte {
+	if c.state == Linger {
+		return c.srv.scratch
+	}
+	if c.in == nil {
+		c.in = c.srv.getInput()
+	}
+	return c.in.b[len(c.in.b):cap(c.in.b)]
+}
+
+// Received says that a read put n bytes into Room; 0 means it said EAGAIN.
+func (c *Conn) Received(n int, now time.Time) {
+	if c.state == Linger {
+		if c.drained += n; c.drained >= maxDrain {
+			c.state = Close // a client that keeps sending: stop listening
+		}
+		return
+	}
+	room := cap(c.in.b) - len(c.in.b)
+	// A read that filled its room may have left more in the kernel; a short
+	// one emptied the receive queue (what epoll(7) calls a short read).
+	c.unread = n == room
+	if n == 0 {
+		if len(c.in.b) == 0 {
+			c.putInput() // nothing arrived: an idle connection holds no buffer
+		}
+		return
+	}
+	if len(c.in.b) == 0 && c.state == ReadHead {
+		// The first byte of a head: from here the header timeout runs
+		// (the first request's has run since accept).
+		c.r.line.start = now
+		if c.r.n > 1 {
+			c.readDeadline = now.Add(c.srv.cfg.HeaderTimeout)
+		}
+	}
+	c.in.b = c.in.b[:len(c.in.b)+n]
+	c.advance(now)
+}
+
+// InputArrived says that bytes arrived since the last read (an epoll edge):
+// a close must not assume the receive queue is empty.
+func (c *Conn) InputArrived() { c.unread = true }
+
+// EOF says that a read returned 0: the client shut down its sending side.
+// Whole requests still buffered are answered; a request cut off is refused.
+func (c *Conn) EOF(now time.Time) {
+	c.eof, c.unread = true, false
+	switch c.state {
+	case Linger:
+		c.state = Close // the polite end
+	case ReadHead, ReadBody:
+		c.advance(now)
+	}
+}
+
+// Output is the output to write in state Write.
+func (c *Conn) Output() []byte { return c.out[c.sent:] }
+
+// Wrote says that n bytes of Output went to the kernel.
+func (c *Conn) Wrote(n int, now time.Time) {
+	if c.sent += n; c.sent < len(c.out) {
+		return // the rest waits for room in the send buffer
+	}
+	c.srv.putOut(c.out)
+	c.out, c.sent = nil, 0
+	if c.file != nil {
+		c.state = SendFile
+		return
+	}
+	c.resume(now)
+}
+
+// File is the section to send in state SendFile: the file, the offset to
+// send from and the bytes left.
+func (c *Conn) File() (f *sock.File, off, n int64) {
+	return c.file, c.fileOff, c.fileLen
+}
+
+// SentFile says that n more bytes of File went to the kernel.
+func (c *Conn) SentFile(n int, now time.Time) {
+	c.fileOff += int64(n)
+	c.fileLen -= int64(n)
+	c.r.line.bytes += int64(n)
+	if c.fileLen > 0 {
+		return
+	}
+	c.file.Close()
+	c.file = nil
+	c.endRound(now)
+	c.resume(now)
+}
+
+// ShutDown says how shutdown(SHUT_WR) went, in state CloseWrite. Then the
+// connection lingers: what the client still sends is read and dropped until
+// its EOF, for at most the linger time.
+func (c *Conn) ShutDown(err error, now time.Time) {
+	if err != nil {
+		c.Fail(err) // ENOTCONN: the peer has reset the connection already
+		return
+	}
+	c.putInput()
+	c.state = Linger
+	c.readDeadline = now.Add(c.srv.cfg.Linger)
+}
+
+// Expire says that Deadline has passed.
+func (c *Conn) Expire(now time.Time) {
+	switch c.state {
+	case ReadHead:
+		if c.in == nil || len(c.in.b) == 0 {
+			c.state = Close // idle or silent: nothing is owed
+			return
+		}
+		c.reject(408, now) // part of a head, and then too slow
+	case ReadBody:
+		c.reject(408, now)
+	case Linger:
+		c.state = Close
+	default:
+		c.state = Close // Write, SendFile: the client does not read
+	}
+}
+
+// Fail says that a system call on the connection failed: the client is
+// gone (ECONNRESET, EPIPE) or something worse. Only the worse is logged.
+func (c *Conn) Fail(err error) {
+	if !isPeerGone(err) {
+		c.srv.Errorf("%v", err)
+	}
+	c.state = Close
+}
+
+// WrapUp asks the connection to end: the server is stopping. An idle one
+// closes now; otherwise the request in hand, and any whole ones behind it,
+// are answered with Connection: close.
+func (c *Conn) WrapUp() {
+	c.wrapUp = true
+	if c.state == ReadHead && c.out == nil && (c.in == nil || len(c.in.b) == 0) {
+		c.state = Close
+	}
+}
+
+// Abandon ends a connection that is waiting for input the model will no
+// longer wait for (the serial model, stopping): it closes without an
+// answer — politely, if the client may still be sending.
+func (c *Conn) Abandon() {
+	c.WrapUp()
+	if c.state == ReadHead || c.state == ReadBody {
+		c.finish()
+	}
+}
+
+// Closed says that the model has closed the descriptor. A file response
+// cut short (the client went away, the write timeout) is logged with the
+// bytes that went out; the buffers go back to the pool.
+func (c *Conn) Closed(now time.Time) {
+	if c.file != nil {
+		c.file.Close()
+		c.file = nil
+		c.logRound(now)
+	}
+	c.putInput()
+	if c.out != nil {
+		c.srv.putOut(c.out)
+		c.out = nil
+	}
+	c.state = Close
+}
+
+// advance answers what the buffered input allows: it finds each request's
+// head, reads past its body and composes the response, until it needs more
+// input or output must be written first; the state says which.
+func (c *Conn) advance(now time.Time) {
+	for {
+		var more bool
+		switch c.state {
+		case ReadHead:
+			more = c.readHead(now)
+		case ReadBody:
+			more = c.readBody(now)
+		default:
+			return
+		}
+		if !more {
+			if c.out != nil && (c.state == ReadHead || c.state == ReadBody) {
+				c.state = Write // answers composed: write them before waiting for more
+			}
+			return
+		}
+	}
+}
+
+// readHead parses the head at the front of the input. It reports whether
+// it made progress (a request answered or refused).
+func (c *Conn) readHead(now time.Time) bool {
+	if c.in == nil || len(c.in.b) == 0 {
+		c.putInput()
+		if c.out == nil && (c.eof || c.wrapUp) {
+			c.finish() // between requests, and no more will come or be answered
+		}
+		return false
+	}
+	b, lim := c.in.b, c.srv.cfg.Limits
+	// A client sending a byte at a time must not make us parse its whole
+	// head again for every byte: only when a line may have ended, or the
+	// head has grown long enough to break a limit.
+	if c.scanned > 0 && bytes.IndexByte(b[c.scanned:], '\n') < 0 && len(b) < lim.MaxRequestLine {
+		c.scanned = len(b)
+		return c.partial(now)
+	}
+	n, err := http1.Parse(b, &c.in.req, lim)
+	if err == http1.ErrIncomplete {
+		c.scanned = len(b)
+		return c.partial(now)
+	}
+	c.scanned = 0
+	if err != nil {
+		var perr *http1.Error
+		status := 400
+		if errors.As(err, &perr) {
+			status = perr.Status
+		}
+		c.reject(status, now)
+		return true
+	}
+	c.gotHead(n, now)
+	return true
+}
+
+// partial handles a head that has not ended yet: a client that stopped
+// sending in the middle of it gets 400; otherwise wait for more.
+func (c *Conn) partial(now time.Time) bool {
+	switch {
+	case c.eof:
+		c.reject(400, now)
+		return true
+	case len(c.in.b) == cap(c.in.b):
+		// Cannot happen: the parser refuses a head (431) before it fills
+		// the buffer. But a read into no room returns 0, which is EOF.
+		c.reject(431, now)
+		return true
+	}
+	return false
+}
+
+// gotHead takes a parsed head of n bytes: it answers the request, starts
+// reading its body, or refuses it (and the connection then closes).
+func (c *Conn) gotHead(n int, now time.Time) {
+	req, r, cfg := &c.in.req, &c.r, &c.srv.cfg
+	r.head, r.raw = n, c.in.b[:n]
+	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
+	r.reads, r.waits = c.stats.Reads-r.stats.Reads, c.stats.Waits-r.stats.Waits
+	// An expectation we cannot meet gets 417 (RFC 9110, 10.1.1). Expect is
+	// HTTP/1.1's: an HTTP/1.0 request's is ignored, as the RFC requires.
+	if req.Header("Expect") != nil && !req.Expect100 && req.Minor == 1 {
+		c.reject(417, now)
+		return
+	}
+	if !req.Chunked && req.ContentLength <= 0 {
+		c.answer(now)
+		return
+	}
+	// A body this server does not use, but must read to know where the
+	// next request starts: Content-Length bytes, or chunks up to the last
+	// (RFC 9112, 6.3). It is read before the answer, so a body that breaks
+	// the rules gets its 400 or 413.
+	if req.ContentLength > cfg.MaxBody {
+		c.reject(413, now) // refused unread: framing is lost, so close
+		return
+	}
+	c.inBody, c.bodyLeft, c.isChunked = true, req.ContentLength, req.Chunked
+	if req.Chunked {
+		c.chunked.Reset(http1.ChunkedLimits{MaxBody: cfg.MaxBody})
+	}
+	// The body must arrive within the header timeout, counted afresh.
+	c.readDeadline = now.Add(cfg.HeaderTimeout)
+	c.state = ReadBody
+	if req.Expect100 && len(c.in.b) == n {
+		// The client waits for this before it sends the body; it is sent
+		// only now that we know we will read the body.
+		c.startOutput(now)
+		c.out = append(c.out, continue100...)
+		c.state = Write
+	}
+}
+
+var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// readBody drops the body bytes behind the head, and answers the request
+// once the body is complete. It reports whether it answered (or refused).
+func (c *Conn) readBody(now time.Time) bool {
+	head := c.r.head
+	tail := c.in.b[head:]
+	var n int
+	var done bool
+	if c.isChunked {
+		var err error
+		n, done, err = c.chunked.Decode(tail, nil)
+		var perr *http1.Error
+		if errors.As(err, &perr) {
+			c.reject(perr.Status, now)
+			return true
+		}
+	} else {
+		n = int(min(int64(len(tail)), c.bodyLeft))
+		c.bodyLeft -= int64(n)
+		done = c.bodyLeft == 0
+	}
+	// The head stays at the front, for the answer; the body bytes used are
+	// dropped and what follows them (a pipelined request) moves up.
+	c.in.b = c.in.b[:head+copy(c.in.b[head:], tail[n:])]
+	if !done {
+		if c.eof {
+			c.reject(400, now) // the client stopped mid-body
+			return true
+		}
+		return false
+	}
+	c.inBody = false
+	c.answer(now)
+	return true
+}
+
+// answer composes the response to the request in hand, and moves on: a
+// response from memory ends its round at once; one from a file ends when
+// the file has been sent. An event loop goes on to the next buffered
+// request while the output is small; the serial model writes each
+// response before it looks at the next request.
+func (c *Conn) answer(now time.Time) {
+	c.startOutput(now)
+	if !c.compose() {
+		c.closeAfter = true
+		c.clientClose = c.in.req.Close
+	}
+	c.state = Write
+	if c.file != nil {
+		c.r.line.bytes = 0 // counted as sendfile sends it
+		return
+	}
+	c.endRound(now)
+	if !c.closeAfter && c.srv.gather && len(c.out) < maxGather {
+		c.state = ReadHead
+	}
+}
+
+// reject answers with an error status and closes after it, politely: the
+// client may still be sending what we did not read, and will not be read.
+func (c *Conn) reject(status int, now time.Time) {
+	c.startOutput(now)
+	c.errorResponse(status, true)
+	c.logRound(now)
+	c.putInput()
+	c.inBody = false
+	c.closeAfter, c.clientClose = true, false
+	c.state = Write
+}
+
+// startOutput readies out for a response: a buffer from the pool, and the
+// write timeout, counted from the first byte of output that waits.
+func (c *Conn) startOutput(now time.Time) {
+	if c.out == nil {
+		c.out = c.srv.getOut()
+		c.writeDeadline = now.Add(c.srv.cfg.WriteTimeout)
+	}
+}
+
+// endRound ends a round whose response is composed (or, for a file, sent):
+// it is logged, its head dropped from the input, and the next round begins
+// with whatever follows (a pipelined request) or with the idle timeout.
+func (c *Conn) endRound(now time.Time) {
+	c.logRound(now)
+	c.in.b = c.in.b[:copy(c.in.b, c.in.b[c.r.head:])]
+	if len(c.in.b) == 0 {
+		c.putInput()
+		c.readDeadline = now.Add(c.srv.cfg.IdleTimeout)
+	} else {
+		c.readDeadline = now.Add(c.srv.cfg.HeaderTimeout) // it has begun
+	}
+	c.newRound(now)
+}
+
+// resume goes on after the output is written: close, read the body of the
+// request in hand (after 100 Continue), or the next request.
+func (c *Conn) resume(now time.Time) {
+	switch {
+	case c.closeAfter:
+		c.finish()
+	case c.inBody:
+		c.state = ReadBody
+		c.advance(now)
+	default:
+		c.state = ReadHead
+		if c.in == nil {
+			c.r.stats = *c.stats // the page counts the reads of the next head from here
+		}
+		c.advance(now)
+	}
+}
+
+// finish ends a connection whose last response is out. If the client asked
+// to close and nothing more of it is unread, or it has closed its side
+// already, close(2) sends our FIN right after the response (nginx's rule
+// too). Otherwise the close is polite: shutdown(SHUT_WR), read and drop
+// until its EOF or the linger time, then close — closing with unread bytes
+// makes the kernel send RST, which can destroy the response before the
+// client has read it (RFC 9112, 9.6; RFC 1122, 4.2.2.13).
+func (c *Conn) finish() {
+	if c.eof || (c.clientClose && !c.unread && (c.in == nil || len(c.in.b) == 0)) {
+		c.state = Close
+		return
+	}
+	c.state = CloseWrite
+}
+
+func (c *Conn) newRound(now time.Time) {
+	c.r = round{n: c.r.n + 1}
+	c.r.line.peer = c.peer
+	c.r.line.start = now
+	c.r.stats = *c.stats
+}
+
+func (c *Conn) logRound(now time.Time) {
+	c.r.line.finish = now
+	if !c.r.quiet {
+		c.srv.log.add(&c.r.line)
+	}
+}
+
+func (c *Conn) putInput() {
+	if c.in != nil {
+		c.srv.putInput(c.in)
+		c.in = nil
+	}
+}

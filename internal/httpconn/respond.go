@@ -1,0 +1,225 @@
+package httpconn
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/http1"
+	"github.com/rawserve/rawserve/internal/page"
+	"github.com/rawserve/rawserve/internal/sock"
+	"github.com/rawserve/rawserve/internal/static"
+)
+
+// What this server answers, composed into the connection's output: the
+// head and, when the body is in memory, the body too, so that one write(2)
+// sends both; a body from a file is left in c.file for sendfile(2).
+
+const allow = "GET, HEAD, OPTIONS"
+
+// compose appends the answer to the request in hand to c.out and reports
+// whether the connection may carry another request.
+func (c *Conn) compose() (keep bool) {
+	req := &c.in.req
+	keep = !req.Close
+
+	switch string(req.Method) { // no allocation: the compiler sees through it
+	case "GET", "HEAD":
+	case "OPTIONS":
+		return c.respond(&http1.Head{Status: 204, ContentLength: -1, Allow: allow}, nil, nil, 0, keep)
+	case "POST", "PUT", "DELETE", "PATCH", "CONNECT", "TRACE":
+		// Methods HTTP defines that this server does not offer on any
+		// resource (RFC 9110, 15.5.6). CONNECT would turn the connection
+		// into a tunnel: always close after refusing it.
+		return c.errorResponse(405, !keep || string(req.Method) == "CONNECT")
+	default:
+		return c.errorResponse(501, !keep)
+	}
+
+	srv := c.srv
+	if string(req.Path) == "/healthz" {
+		c.r.quiet = !srv.cfg.LogHealthz
+		return c.respond(&http1.Head{Status: 200, ContentType: "text/plain; charset=utf-8", ContentLength: 3}, []byte("ok\n"), nil, 0, keep)
+	}
+	if srv.cfg.Dir == nil {
+		if string(req.Path) != "/" && string(req.Path) != "/index.html" {
+			return c.errorResponse(404, !keep)
+		}
+		srv.body = page.Append(srv.body[:0], c.pageInfo())
+		h := http1.Head{Status: 200, ContentType: "text/html; charset=utf-8", ContentLength: int64(len(srv.body))}
+		return c.respond(&h, srv.body, nil, 0, keep)
+	}
+	if srv.cache != nil {
+		if e := srv.cache.Get(req.Path, time.Now()); e != nil {
+			return c.fileResponse(cached(e), e.ContentType, keep)
+		}
+	}
+	res := srv.cfg.Dir.Lookup(req.Path)
+	switch res.Status {
+	case 200:
+		f := res.File
+		if f == nil { // a directory listing
+			h := http1.Head{Status: 200, ContentType: res.ContentType, ContentLength: int64(len(res.Body))}
+			return c.respond(&h, res.Body, nil, 0, keep)
+		}
+		if srv.cache != nil {
+			if e := srv.cache.Put(req.Path, f, res.ContentType, time.Now()); e != nil {
+				f.Close()
+				return c.fileResponse(cached(e), e.ContentType, keep)
+			}
+		}
+		keep = c.fileResponse(content{ino: f.Ino, size: f.Size, mod: f.ModTime, file: f}, res.ContentType, keep)
+		if c.file != f {
+			f.Close() // answered without its bytes (304, 412, 416, HEAD)
+		}
+		return keep
+	case 301:
+		body := []byte("301 Moved Permanently\n")
+		h := http1.Head{Status: 301, ContentType: "text/plain; charset=utf-8", ContentLength: int64(len(body)), Location: res.Location}
+		return c.respond(&h, body, nil, 0, keep)
+	}
+	return c.errorResponse(res.Status, !keep)
+}
+
+// content is a file to answer with: on disk (file, sent with sendfile) or
+// in memory (body, from the cache), and what fstat said about it.
+type content struct {
+	ino  uint64
+	size int64
+	mod  time.Time
+	file *sock.File
+	body []byte
+}
+
+// cached is a file answered from the cache's copy.
+func cached(e *static.Entry) content {
+	return content{ino: e.Ino, size: e.Size, mod: e.ModTime, body: e.Body}
+}
+
+// fileResponse answers with a file: whole (200) or in part (206), or not at
+// all when the client's copy is still current (304), a precondition fails
+// (412) or the range asked for is not in the file (416). The validators are
+// the file's Last-Modified and a strong ETag made from its inode, size and
+// modification time (RFC 9110, 8.8).
+func (c *Conn) fileResponse(f content, ctype string, keep bool) bool {
+	srv, req := c.srv, &c.in.req
+	srv.etag = http1.AppendETag(srv.etag[:0], f.ino, f.size, f.mod)
+	// A modification time in the future (a skewed clock, a touch -d) must
+	// not be sent as one: Last-Modified is at most the response's Date
+	// (RFC 9110, 8.8.2.1).
+	lm := f.mod
+	if now := time.Now().Truncate(time.Second); lm.After(now) {
+		lm = now
+	}
+	v := http1.Validators{ETag: srv.etag, LastModified: lm}
+	switch http1.Preconditions(req, v) {
+	case 304:
+		// No content, but the validators the 200 would have carried
+		// (RFC 9110, 15.4.5).
+		h := http1.Head{Status: 304, ContentLength: -1, ETag: srv.etag, LastModified: lm}
+		return c.respond(&h, nil, nil, 0, keep)
+	case 412:
+		return c.errorResponse(412, !keep)
+	}
+	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.size,
+		LastModified: lm, ETag: srv.etag, AcceptRanges: true}
+	rg, status := http1.RangeFor(req, f.size, v)
+	switch status {
+	case 206:
+		h.Status, h.ContentLength = 206, rg.End-rg.Start
+		h.ContentRange, h.RangeSize = rg, f.size
+		if f.file == nil {
+			return c.respond(&h, f.body[rg.Start:rg.End], nil, 0, keep)
+		}
+		return c.respond(&h, nil, f.file, rg.Start, keep)
+	case 416:
+		h := srv.errorHead(416)
+		h.RangeUnsatisfied, h.RangeSize = true, f.size // "Content-Range: bytes */size"
+		return c.respond(&h, srv.body, nil, 0, keep)
+	}
+	return c.respond(&h, f.body, f.file, 0, keep)
+}
+
+// errorHead puts a one-line plain-text body ("404 Not Found") in s.body and
+// returns the head that goes with it.
+func (s *Server) errorHead(status int) http1.Head {
+	s.body = strconv.AppendInt(s.body[:0], int64(status), 10)
+	s.body = append(s.body, ' ')
+	s.body = append(s.body, http1.StatusText(status)...)
+	s.body = append(s.body, '\n')
+	h := http1.Head{Status: status, ContentType: "text/plain; charset=utf-8", ContentLength: int64(len(s.body))}
+	if status == 405 {
+		h.Allow = allow
+	}
+	return h
+}
+
+// errorResponse answers with status and its one-line body, closing the
+// connection after it if close is set. It reports whether the connection
+// may continue.
+func (c *Conn) errorResponse(status int, close bool) bool {
+	h := c.srv.errorHead(status)
+	return c.respond(&h, c.srv.body, nil, 0, !close)
+}
+
+// respond appends the head h and then the body to the output: bytes in
+// memory, appended behind the head so one write(2) sends both, or
+// h.ContentLength bytes of a file from off, for sendfile(2) after it. A
+// HEAD request gets the head alone, with GET's Content-Length. It reports
+// whether the connection may continue.
+func (c *Conn) respond(h *http1.Head, body []byte, f *sock.File, off int64, keep bool) bool {
+	parsed := c.r.line.method != nil // false when answering a request we could not parse
+	if c.wrapUp {
+		keep = false // the connection's last response
+	}
+	h.Close = !keep
+	noBody := false
+	if parsed {
+		req := &c.in.req
+		if keep && req.Minor == 0 {
+			h.KeepAlive10 = true // HTTP/1.0 persistence must be announced (RFC 9112, 9.3)
+		}
+		noBody = string(req.Method) == "HEAD"
+	}
+	c.out = http1.AppendHead(c.out, h, c.srv.clock.Date(time.Now()))
+	c.r.line.status = h.Status
+	c.r.line.bytes = 0
+	if !noBody {
+		c.out = append(c.out, body...)
+		c.r.line.bytes = int64(len(body))
+		if f != nil {
+			c.file, c.fileOff, c.fileLen = f, off, h.ContentLength
+		}
+	}
+	return keep
+}
+
+// pageInfo gathers what the default page tells the visitor.
+func (c *Conn) pageInfo() *page.Info {
+	r := &c.r
+	return &page.Info{
+		Peer:          c.addr.String(),
+		Listener:      c.accept.Listener.String(),
+		ListenerPort:  c.accept.Listener.Port,
+		FD:            c.fd,
+		ListenFD:      c.srv.model.ListenFD,
+		Wait:          c.srv.model.Wait,
+		Model:         c.srv.model.Name,
+		AcceptCalls:   c.accept.Calls,
+		AcceptEAGAINs: c.accept.EAGAINs,
+		AcceptWaits:   c.accept.Waits,
+		Request:       r.n,
+		Reads:         r.reads,
+		ReadWaits:     r.waits,
+		Head:          r.raw,
+		Story:         c.srv.cfg.Story,
+	}
+}
+
+// isPeerGone reports the ordinary ways a client disappears.
+func isPeerGone(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ENOTCONN) || errors.Is(err, sock.ErrTimeout) || err == io.EOF
+}

@@ -1,0 +1,189 @@
+package httpconn
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/http1"
+	"github.com/rawserve/rawserve/internal/page"
+	"github.com/rawserve/rawserve/internal/static"
+)
+
+// Config is what every connection does, whatever the model: its timeouts
+// and limits, what it answers, where it logs. Zero durations and limits
+// take the defaults below.
+type Config struct {
+	// HeaderTimeout bounds how long a request head may take to arrive,
+	// counted from accept for a connection's first request and from the
+	// first byte for later ones; and a request body, counted from the end
+	// of its head. A silent client, or one that sends a byte a second
+	// (slowloris), is cut off when it passes.
+	HeaderTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a kept-alive
+	// connection. Its default is the model's (serve.DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds the writing of the output that waits: a
+	// response, from its first byte.
+	WriteTimeout time.Duration
+	// Linger bounds the drain of a polite close.
+	Linger time.Duration
+	// Limits bound the request head; MaxBody the request bodies that are
+	// read and discarded (GET with a body) rather than refused with 413.
+	Limits  http1.Limits
+	MaxBody int64
+
+	Dir *static.Dir // files to serve; nil serves the embedded page
+	// FileCache, if positive, keeps small files of Dir in memory and checks
+	// each again on disk once its entry is this old (see static.Cache).
+	FileCache  time.Duration
+	AccessLog  io.Writer // nil: no access log
+	LogHealthz bool      // log /healthz requests too (probes are noise by default)
+	// Story, if set, holds the narration of the system calls made for the
+	// connection being served, for the demo page to show (see page.Story).
+	Story    *page.Story
+	ErrorLog io.Writer // nil: os.Stderr
+}
+
+// The defaults.
+const (
+	DefaultHeaderTimeout = 5 * time.Second
+	DefaultIdleTimeout   = 2 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultLinger        = 500 * time.Millisecond
+	DefaultMaxBody       = 64 << 10
+)
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Linger <= 0 {
+		c.Linger = DefaultLinger
+	}
+	c.Limits = c.Limits.WithDefaults()
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.ErrorLog == nil {
+		c.ErrorLog = os.Stderr
+	}
+	return c
+}
+
+// Model is what a serving model tells the core about itself.
+type Model struct {
+	Name     string // "serial" or "epoll", for the demo page
+	Wait     string // how it waits: "poll", "spin" or "epoll"
+	ListenFD int    // its listener, for the demo page
+	// Gather lets a connection answer every whole request it has buffered
+	// (pipelining) before the output is written, so one write(2) carries
+	// them all. The serial model writes each response before the next
+	// request is looked at: one request, one response, one write.
+	Gather bool
+}
+
+// Server is what the connections of one serving loop share: the
+// configuration, the access log, the file cache, and the buffers a
+// connection borrows while it has work, so that a request allocates
+// nothing. It belongs to one loop and is not safe for concurrent use.
+type Server struct {
+	cfg    Config
+	model  Model
+	gather bool
+	log    *accessLog // nil: no access log
+	cache  *static.Cache
+	clock  http1.Clock
+
+	inputs  []*input // pools of buffers not in use
+	outs    [][]byte
+	scratch []byte // where a lingering close drains to
+	body    []byte // the rendered page, or an error's one line
+	etag    []byte // the served file's entity-tag
+}
+
+// NewServer returns the shared state of one serving loop.
+func NewServer(cfg Config, m Model) *Server {
+	cfg = cfg.WithDefaults()
+	s := &Server{cfg: cfg, model: m, gather: m.Gather, scratch: make([]byte, 16<<10)}
+	if cfg.Dir != nil && cfg.FileCache > 0 {
+		s.cache = static.NewCache(cfg.FileCache)
+	}
+	if cfg.AccessLog != nil {
+		s.log = newAccessLog(cfg.AccessLog)
+	}
+	return s
+}
+
+// Config is the configuration, with its defaults filled in.
+func (s *Server) Config() *Config { return &s.cfg }
+
+// LogPending is when the oldest access-log line still buffered was added;
+// zero when none is. A model flushes the log once it has been quiet for a
+// moment (see FlushLog).
+func (s *Server) LogPending() time.Time {
+	if s.log == nil {
+		return time.Time{}
+	}
+	return s.log.since()
+}
+
+// FlushLog writes the access log's buffered lines: the models call it when
+// they have been idle for a moment, and when they stop.
+func (s *Server) FlushLog() {
+	if s.log != nil {
+		s.log.flush()
+	}
+}
+
+// Errorf reports an error on the error log, as "rawserve: ...".
+func (s *Server) Errorf(format string, args ...any) {
+	var b bytes.Buffer
+	b.WriteString("rawserve: ")
+	fmt.Fprintf(&b, format, args...)
+	b.WriteByte('\n')
+	s.cfg.ErrorLog.Write(b.Bytes())
+}
+
+// Buffers come from the pools only while a connection is using them: an
+// idle kept-alive connection holds none.
+
+func (s *Server) getInput() *input {
+	if n := len(s.inputs); n > 0 {
+		in := s.inputs[n-1]
+		s.inputs = s.inputs[:n-1]
+		return in
+	}
+	// Room for the largest head we accept and some body or pipelined
+	// requests behind it: a head that fills it is over the limit (431).
+	return &input{b: make([]byte, 0, s.cfg.Limits.MaxHeaderBytes+4096)}
+}
+
+func (s *Server) putInput(in *input) {
+	in.b = in.b[:0]
+	s.inputs = append(s.inputs, in)
+}
+
+func (s *Server) getOut() []byte {
+	if n := len(s.outs); n > 0 {
+		b := s.outs[n-1]
+		s.outs = s.outs[:n-1]
+		return b
+	}
+	return make([]byte, 0, 4096)
+}
+
+func (s *Server) putOut(b []byte) {
+	if cap(b) <= 2*maxGather { // a page body may grow it; keep sane sizes
+		s.outs = append(s.outs, b[:0])
+	}
+}

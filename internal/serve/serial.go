@@ -1,0 +1,132 @@
+package serve
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/httpconn"
+	"github.com/rawserve/rawserve/internal/page"
+	"github.com/rawserve/rawserve/internal/sock"
+)
+
+// Serial runs the serial model on l until the poller's Waker fires, then
+// returns nil; it returns an error only if accept4 fails in a way retrying
+// cannot mend. p must be the Poller l was created with.
+func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
+	s := newSerial(l, p, cfg)
+	defer s.srv.FlushLog()
+	for {
+		if s.story != nil {
+			s.story.Reset() // the page shows each visitor the calls made for them
+		}
+		if err := l.AcceptInto(&s.conn); err != nil {
+			if errors.Is(err, sock.ErrShutdown) {
+				return nil
+			}
+			return err
+		}
+		s.serve()
+	}
+}
+
+// serial is the serial model: one listener, one connection at a time, and
+// the protocol state of that connection, all reused from one to the next.
+type serial struct {
+	srv   *httpconn.Server
+	waker *sock.Waker
+	story *page.Story
+	conn  sock.Conn
+	http  httpconn.Conn
+}
+
+func newSerial(l *sock.Listener, p *sock.Poller, cfg Config) *serial {
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	srv := httpconn.NewServer(cfg.Config, httpconn.Model{Name: "serial", Wait: p.Strategy.String(), ListenFD: l.FD()})
+	p.Idler = logFlusher{srv} // a quiet moment in any wait writes the access log
+	return &serial{srv: srv, waker: p.Waker, story: cfg.Story}
+}
+
+// serve carries the connection just accepted from its first request to
+// close. Each pass makes the one blocking call the connection's state asks
+// for — read, write, sendfile, shutdown — waiting in ppoll whenever the
+// kernel says EAGAIN, and tells the protocol core how it went; the core
+// decides the next state.
+func (s *serial) serve() {
+	c, h := &s.conn, &s.http
+	h.Start(s.srv, c, time.Now())
+	for {
+		if s.waker.Woken() {
+			h.WrapUp() // stopping: the response in hand is the last
+		}
+		switch h.State() {
+		case httpconn.ReadHead, httpconn.ReadBody, httpconn.Linger:
+			s.read()
+		case httpconn.Write:
+			c.SetWriteDeadline(h.Deadline())
+			n, err := c.Write(h.Output())
+			h.Wrote(n, time.Now())
+			if err != nil {
+				h.Fail(err)
+			}
+		case httpconn.SendFile:
+			f, off, left := h.File()
+			c.SetWriteDeadline(h.Deadline())
+			n, err := c.SendFile(f, off, left)
+			h.SentFile(int(n), time.Now())
+			if err != nil {
+				h.Fail(err)
+			}
+		case httpconn.CloseWrite:
+			h.ShutDown(c.CloseWrite(), time.Now())
+		case httpconn.Close:
+			if err := c.Abort(); err != nil {
+				s.srv.Errorf("%v", err)
+			}
+			h.Closed(time.Now())
+			return
+		}
+	}
+}
+
+// read makes one read for the connection, waiting (up to the state's
+// deadline) until something has arrived.
+func (s *serial) read() {
+	c, h := &s.conn, &s.http
+	c.SetReadDeadline(h.Deadline())
+	var n int
+	var err error
+	switch {
+	case h.State() == httpconn.Linger:
+		n, err = c.ReadUnwoken(h.Room()) // a shutdown does not cut the drain short
+	case h.Idle():
+		// Everything the client sent is answered: it is most likely
+		// silent now, so wait first and read after, which saves the
+		// read(2) that would only have said EAGAIN.
+		n, err = c.ReadWait(h.Room())
+	default:
+		n, err = c.Read(h.Room())
+	}
+	now := time.Now()
+	switch {
+	case err == nil:
+		h.Received(n, now)
+	case err == io.EOF:
+		h.EOF(now)
+	case errors.Is(err, sock.ErrTimeout):
+		h.Expire(now)
+	case errors.Is(err, sock.ErrShutdown):
+		h.Abandon() // a request that has not arrived is not worth waiting for now
+	default:
+		h.Fail(err)
+	}
+}
+
+// logFlusher lets the serial model's waits flush the access log once they
+// have been quiet for sock.IdleDelay.
+type logFlusher struct{ srv *httpconn.Server }
+
+func (f logFlusher) Since() time.Time { return f.srv.LogPending() }
+func (f logFlusher) Idle()            { f.srv.FlushLog() }
