@@ -21,19 +21,20 @@ package sock
 // strace, the kernel's internal code, and "= -1 EINTR" here, which is what the
 // program saw (strace shows no second line for it).
 //
-// Each wrapper narrates its own call, at the one place it makes it:
+// Each call is narrated by its seam function (sys_linux.go), the one place
+// it is made; the wrappers above never narrate:
 //
 //	sp := begin()
-//	n, err := unix.Read(c.fd, p)
+//	n, err := rawRW(unix.SYS_READ, fd, p)
 //	if sp.on() {
-//		sp.read(c.fd, p, n, err)
+//		sp.read(fd, p, n, err)
 //	}
 //
 // When narration is off, begin is one atomic load and a nil check: no
 // allocation, no clock read (BenchmarkTraceOff measures it). When it is on,
 // each line is formatted into one reused buffer under a mutex — the signal
 // goroutine's Waker.Wake narrates from its own goroutine — and written with
-// one Write. That write is not made through a wrapper, so it is never
+// one Write. That write is not made through the seam, so it is never
 // narrated itself.
 
 import (
@@ -220,14 +221,6 @@ func appendErrno(b []byte, err error) []byte {
 		msg = msg[1:]
 	}
 	return append(append(b, msg...), ')')
-}
-
-// errOf is a raw call's errno as an error: nil for 0.
-func errOf(e unix.Errno) error {
-	if e == 0 {
-		return nil
-	}
-	return e
 }
 
 func sep(b []byte) []byte { return append(b, ", "...) }
@@ -929,8 +922,10 @@ var epollFlags = []flag{
 	{unix.EPOLLET, "EPOLLET"},
 }
 
-func (s span) epollCreate1(fd int, err error) {
-	s.flush(ret(append(s.line("epoll_create1"), "EPOLL_CLOEXEC"...), int64(fd), err))
+var epollCreateFlags = []flag{{unix.EPOLL_CLOEXEC, "EPOLL_CLOEXEC"}}
+
+func (s span) epollCreate1(flags, fd int, err error) {
+	s.flush(ret(appendFlags(s.line("epoll_create1"), uint64(flags), epollCreateFlags), int64(fd), err))
 }
 
 // appendEpollEvent appends one struct epoll_event as strace shows it:
