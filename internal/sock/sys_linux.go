@@ -172,10 +172,11 @@ func sysWriteFile(fd int, p []byte) (int, error) {
 	return n, err
 }
 
-// rawRW is read(2) or write(2) through unix.RawSyscall: on a nonblocking
-// socket the call cannot sleep (it says EAGAIN instead), so the Go runtime
-// need not be told it might (entersyscall and exitsyscall, and the monitor
-// thread's hand-off of a thread it thinks is stuck in the kernel).
+// rawRW is read(2) or write(2) through unix.RawSyscall, for a descriptor on
+// which the call cannot sleep — a nonblocking socket or eventfd says EAGAIN
+// instead — so the Go runtime need not be told it might (entersyscall and
+// exitsyscall, and the monitor thread's hand-off of a thread it thinks is
+// stuck in the kernel).
 func rawRW(trap uintptr, fd int, p []byte) (int, error) {
 	var ptr unsafe.Pointer
 	if len(p) > 0 {
