@@ -185,9 +185,9 @@ func TestAcceptRetries(t *testing.T) {
 			errs = errs[1:]
 			return -1, Addr{}, err
 		}
-		return accept4(fd, flags)
+		return sysAccept4(fd, flags)
 	}
-	defer func() { accept4Func = accept4 }()
+	defer func() { accept4Func = sysAccept4 }()
 	l.Deadline = time.Now().Add(5 * time.Second)
 	c, err := l.Accept()
 	if err != nil {
@@ -212,9 +212,9 @@ func TestPollEINTR(t *testing.T) {
 		if eintrs.Add(1) <= 2 {
 			return -1, unix.EINTR
 		}
-		return unix.Ppoll(fds, ts, m)
+		return sysPpoll(fds, ts, m)
 	}
-	defer func() { ppollFunc = unix.Ppoll }()
+	defer func() { ppollFunc = sysPpoll }()
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		net.Dial("tcp", l.Addr().String())

@@ -3,6 +3,7 @@ package sock
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -477,4 +478,27 @@ func AddrFromSockaddr(sa unix.Sockaddr) Addr {
 		}
 	}
 	return a
+}
+
+// decodeSockaddr reads an IPv4 or IPv6 address as the kernel wrote it into
+// a raw sockaddr (accept4, getsockname, getpeername); another family gives
+// the zero Addr.
+func decodeSockaddr(rsa *unix.RawSockaddrAny) Addr {
+	var a Addr
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		copy(a.IP[:4], sa.Addr[:])
+		a.Port = port(sa.Port)
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		a.IP, a.Is6, a.Port = sa.Addr, true, port(sa.Port)
+	}
+	return a
+}
+
+// port reads a port the kernel stored in network byte order.
+func port(p uint16) int {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return int(b[0])<<8 | int(b[1])
 }

@@ -50,12 +50,7 @@ func Dial(a Addr, deadline time.Time, p *Poller) (*Conn, error) {
 // connect starts the handshake and waits for its end. It returns the peer
 // as getpeername(2) reports it.
 func connect(fd int, a Addr, deadline time.Time, p *Poller) (Addr, error) {
-	sp := begin()
-	err := connectFunc(fd, a.Sockaddr())
-	if sp.on() {
-		sp.addrCall("connect", fd, a, err)
-	}
-	switch err {
+	switch err := connectFunc(fd, a); err {
 	case nil, unix.EISCONN:
 		// Connected at once. Linux does this for no TCP socket we
 		// make — even loopback says EINPROGRESS — but the man page allows it.
@@ -80,11 +75,7 @@ func connect(fd int, a Addr, deadline time.Time, p *Poller) (Addr, error) {
 		// SO_ERROR is the connect result the kernel kept for us (reading
 		// it clears it): 0, or the errno a blocking connect would have
 		// returned.
-		sp := begin()
-		soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if sp.on() {
-			sp.getsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR, soerr, err)
-		}
+		soerr, err := sysGetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 		if err != nil {
 			return Addr{}, os.NewSyscallError("getsockopt", err)
 		}
@@ -95,7 +86,7 @@ func connect(fd int, a Addr, deadline time.Time, p *Poller) (Addr, error) {
 		// strategy returns from wait without waiting at all. getpeername
 		// tells the two apart — ENOTCONN while the handshake is still on —
 		// as Go's net package does after a spurious wakeup.
-		peer, err := getpeername(fd)
+		peer, err := sysGetpeername(fd)
 		switch err {
 		case nil:
 			return peer, nil

@@ -68,7 +68,7 @@ func TestDialExchange(t *testing.T) {
 			if client.Peer != l.Addr() {
 				t.Errorf("Peer %v, want %v", client.Peer, l.Addr())
 			}
-			if local, err := getsockname(client.FD()); err != nil || local != server.Peer {
+			if local, err := sysGetsockname(client.FD()); err != nil || local != server.Peer {
 				t.Errorf("client's local address %v (%v); the server saw %v", local, err, server.Peer)
 			}
 			fl, err := unix.FcntlInt(uintptr(client.FD()), unix.F_GETFL, 0)
@@ -218,14 +218,14 @@ func TestDialShutdown(t *testing.T) {
 func TestDialEINTR(t *testing.T) {
 	l := listenLoopback(t, "127.0.0.1", &Poller{})
 	calls := 0
-	connectFunc = func(fd int, sa unix.Sockaddr) error {
+	connectFunc = func(fd int, a Addr) error {
 		calls++
-		if err := unix.Connect(fd, sa); err != unix.EINPROGRESS {
+		if err := sysConnect(fd, a); err != unix.EINPROGRESS {
 			return err
 		}
 		return unix.EINTR
 	}
-	defer func() { connectFunc = unix.Connect }()
+	defer func() { connectFunc = sysConnect }()
 	client, server := dialAccept(t, l, &Poller{})
 	if calls != 1 {
 		t.Errorf("connect called %d times; want 1", calls)

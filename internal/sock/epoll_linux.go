@@ -3,7 +3,6 @@ package sock
 import (
 	"os"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,11 +38,7 @@ const (
 // NewEpoll wraps epoll_create1(EPOLL_CLOEXEC); an epoll_wait returns at most
 // max events at a time.
 func NewEpoll(max int) (*Epoll, error) {
-	sp := begin()
-	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if sp.on() {
-		sp.epollCreate1(fd, err)
-	}
+	fd, err := sysEpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
@@ -62,12 +57,7 @@ func (e *Epoll) Close() error { return closeFD(e.fd) }
 // EPOLL_CTL_DEL for a connection: that would be one more call per close.
 func (e *Epoll) Add(fd int, events uint32, fdData, pad int32) error {
 	ev := Event{Events: events, Fd: fdData, Pad: pad}
-	sp := begin()
-	err := unix.EpollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ev)
-	if sp.on() {
-		sp.epollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ev, err)
-	}
-	if err != nil {
+	if err := sysEpollCtl(e.fd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	return nil
@@ -76,12 +66,7 @@ func (e *Epoll) Add(fd int, events uint32, fdData, pad int32) error {
 // Del wraps epoll_ctl(EPOLL_CTL_DEL), for a descriptor that stays open but
 // should no longer be watched (a listener we stop accepting on).
 func (e *Epoll) Del(fd int) error {
-	sp := begin()
-	err := unix.EpollCtl(e.fd, unix.EPOLL_CTL_DEL, fd, nil)
-	if sp.on() {
-		sp.epollCtl(e.fd, unix.EPOLL_CTL_DEL, fd, nil, err)
-	}
-	if err != nil {
+	if err := sysEpollCtl(e.fd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	return nil
@@ -102,27 +87,12 @@ func (e *Epoll) Wait(timeout time.Duration) ([]Event, error) {
 	if timeout >= 0 {
 		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
 	}
-	sp := begin()
-	var n uintptr
-	var errno unix.Errno
-	if ms == 0 {
-		// A call that cannot sleep need not tell the Go runtime it might
-		// (RawSyscall skips entersyscall/exitsyscall).
-		n, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(e.fd),
-			uintptr(unsafe.Pointer(&e.events[0])), uintptr(len(e.events)), 0, 0, 0)
-	} else {
-		n, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(e.fd),
-			uintptr(unsafe.Pointer(&e.events[0])), uintptr(len(e.events)), uintptr(ms), 0, 0)
-	}
-	err := errOf(errno)
-	if sp.on() {
-		sp.epollWait(e.fd, e.events, len(e.events), ms, int(n), err)
-	}
-	switch errno {
-	case 0:
+	n, err := sysEpollPwait(e.fd, e.events, ms)
+	switch err {
+	case nil:
 		return e.events[:n], nil
 	case unix.EINTR:
 		return nil, nil
 	}
-	return nil, os.NewSyscallError("epoll_wait", errno)
+	return nil, os.NewSyscallError("epoll_wait", err)
 }

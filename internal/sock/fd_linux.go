@@ -43,12 +43,7 @@ var ErrShutdown = errors.New("server shutting down")
 // we would close someone else's file (see close(2), "Dealing with error
 // returns from close()").
 func closeFD(fd int) error {
-	sp := begin()
-	err := unix.Close(fd)
-	if sp.on() {
-		sp.close(fd, err)
-	}
-	if err != nil && err != unix.EINTR {
+	if err := sysClose(fd); err != nil && err != unix.EINTR {
 		return os.NewSyscallError("close", err)
 	}
 	return nil

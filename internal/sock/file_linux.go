@@ -139,12 +139,7 @@ func (r *Root) Open(rel string) (*File, error) {
 		}
 	}
 	var st unix.Stat_t
-	sp := begin()
-	err = unix.Fstat(fd, &st)
-	if sp.on() {
-		sp.fstat(fd, &st, err)
-	}
-	if err != nil {
+	if err := sysFstat(fd, &st); err != nil {
 		closeFD(fd)
 		return nil, mapErr("fstat", err)
 	}
@@ -213,11 +208,7 @@ func (r *Root) walk(rel string) (int, error) {
 // file where a directory was expected.
 func isSymlink(dirfd int, name string) bool {
 	var st unix.Stat_t
-	sp := begin()
-	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	if sp.on() {
-		sp.newfstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW, err)
-	}
+	err := sysNewfstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	return err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 }
 
@@ -244,11 +235,7 @@ func (f *File) Close() error {
 func openat2(dirfd int, path string, flags int) (int, error) {
 	how := unix.OpenHow{Flags: uint64(flags), Resolve: resolveFlags}
 	for again := 0; ; {
-		sp := begin()
 		fd, err := openat2Func(dirfd, path, &how)
-		if sp.on() {
-			sp.openat2(dirfd, path, &how, fd, err)
-		}
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -263,11 +250,7 @@ func openat2(dirfd int, path string, flags int) (int, error) {
 // openat wraps openat(2), retrying EINTR as openat2 does.
 func openat(dirfd int, path string, flags int) (int, error) {
 	for {
-		sp := begin()
-		fd, err := unix.Openat(dirfd, path, flags, 0)
-		if sp.on() {
-			sp.openat(dirfd, path, flags|unix.O_LARGEFILE, 0, fd, err)
-		}
+		fd, err := sysOpenat(dirfd, path, flags, 0)
 		if err != unix.EINTR {
 			return fd, err
 		}
@@ -312,11 +295,7 @@ func (notRegularError) Is(e error) bool { return e == fs.ErrPermission }
 // returns 0, the end. name is only valid during the call.
 func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
 	for {
-		sp := begin()
-		n, err := unix.Getdents(f.fd, buf)
-		if sp.on() {
-			sp.getdents64(f.fd, buf, n, err)
-		}
+		n, err := sysGetdents64(f.fd, buf)
 		if err == unix.EINTR {
 			continue
 		}
@@ -352,11 +331,7 @@ func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
 // since fstat returns io.ErrUnexpectedEOF.
 func (f *File) ReadFull(p []byte) error {
 	for off := 0; off < len(p); {
-		sp := begin()
-		n, err := unix.Pread(f.fd, p[off:], int64(off))
-		if sp.on() {
-			sp.pread64(f.fd, p[off:], int64(off), n, err)
-		}
+		n, err := sysPread64(f.fd, p[off:], int64(off))
 		switch {
 		case err == unix.EINTR:
 			continue

@@ -272,7 +272,7 @@ func TestOpenRootNoOpenat2(t *testing.T) {
 		calls++
 		return -1, unix.ENOSYS
 	}
-	defer func() { openat2Func = unix.Openat2 }()
+	defer func() { openat2Func = sysOpenat2 }()
 	r, err := OpenRoot(root)
 	if err != nil {
 		t.Fatal(err)
@@ -311,9 +311,9 @@ func TestOpenat2EAGAIN(t *testing.T) {
 		if calls <= fails {
 			return -1, unix.EAGAIN
 		}
-		return unix.Openat2(dirfd, path, how)
+		return sysOpenat2(dirfd, path, how)
 	}
-	defer func() { openat2Func = unix.Openat2 }()
+	defer func() { openat2Func = sysOpenat2 }()
 	f, err := r.Open("file.txt")
 	if err != nil {
 		t.Fatalf("after %d EAGAINs: %v", fails, err)

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,21 +37,13 @@ type Listener struct {
 // runtime's own network poller (an epoll fd and an eventfd of its own), and
 // strace would show a poller this server does not use.
 func DefaultBacklog() int {
-	sp := begin()
-	fd, err := unix.Open("/proc/sys/net/core/somaxconn", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if sp.on() {
-		sp.openat(unix.AT_FDCWD, "/proc/sys/net/core/somaxconn", unix.O_RDONLY|unix.O_CLOEXEC|unix.O_LARGEFILE, 0, fd, err)
-	}
+	fd, err := sysOpenat(unix.AT_FDCWD, "/proc/sys/net/core/somaxconn", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 4096
 	}
 	defer closeFD(fd)
 	var b [32]byte
-	sp = begin()
-	n, err := unix.Read(fd, b[:])
-	if sp.on() {
-		sp.read(fd, b[:], n, err)
-	}
+	n, err := sysRead(fd, b[:])
 	if err != nil || n <= 0 {
 		return 4096
 	}
@@ -135,11 +126,7 @@ func newSocket(a Addr) (int, error) {
 	if a.Is6 {
 		family = unix.AF_INET6
 	}
-	sp := begin()
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
-	if sp.on() {
-		sp.socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP, fd, err)
-	}
+	fd, err := sysSocket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)
 	}
@@ -158,7 +145,7 @@ func listen(a Addr, backlog int, p *Poller, reusePort bool) (*Listener, error) {
 	l := &Listener{fd: fd, addr: a, poller: p}
 	if a.Port == 0 {
 		// The kernel chose the port at bind: ask which, once, at start-up.
-		bound, err := getsockname(fd)
+		bound, err := sysGetsockname(fd)
 		if err != nil {
 			closeFD(fd)
 			return nil, os.NewSyscallError("getsockname", err)
@@ -172,12 +159,7 @@ func setupListener(fd int, a Addr, backlog int, reusePort bool) error {
 	// SO_REUSEADDR lets a restarted server bind its port while connections
 	// of the previous run still sit in TIME_WAIT. (It does not let two
 	// listeners share a port: that is SO_REUSEPORT.)
-	sp := begin()
-	err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-	if sp.on() {
-		sp.setsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, err)
-	}
-	if err != nil {
+	if err := sysSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return os.NewSyscallError("setsockopt", err)
 	}
 	// TCP_NODELAY: send each write at once. Nagle's algorithm would hold
@@ -187,23 +169,13 @@ func setupListener(fd int, a Addr, backlog int, reusePort bool) error {
 	// Connections inherit the option from the listener (Linux copies the
 	// listener's socket at accept), so this costs one call at start-up, not
 	// one per connection.
-	sp = begin()
-	err = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if sp.on() {
-		sp.setsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1, err)
-	}
-	if err != nil {
+	if err := sysSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		return os.NewSyscallError("setsockopt", err)
 	}
 	if reusePort {
 		// Several sockets may bind this address and port, if every one of
 		// them sets SO_REUSEPORT first and all belong to the same user.
-		sp := begin()
-		err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		if sp.on() {
-			sp.setsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, err)
-		}
-		if err != nil {
+		if err := sysSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 			return os.NewSyscallError("setsockopt", err)
 		}
 	}
@@ -215,29 +187,14 @@ func setupListener(fd int, a Addr, backlog int, reusePort bool) error {
 		if a.Wildcard {
 			v6only = 0
 		}
-		sp := begin()
-		err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only)
-		if sp.on() {
-			sp.setsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only, err)
-		}
-		if err != nil {
+		if err := sysSetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
 			return os.NewSyscallError("setsockopt", err)
 		}
 	}
-	sp = begin()
-	err = unix.Bind(fd, a.Sockaddr())
-	if sp.on() {
-		sp.addrCall("bind", fd, a, err)
-	}
-	if err != nil {
+	if err := sysBind(fd, a); err != nil {
 		return os.NewSyscallError("bind", err)
 	}
-	sp = begin()
-	err = unix.Listen(fd, backlog)
-	if sp.on() {
-		sp.listen(fd, backlog, err)
-	}
-	if err != nil {
+	if err := sysListen(fd, backlog); err != nil {
 		return os.NewSyscallError("listen", err)
 	}
 	return nil
@@ -362,68 +319,6 @@ func (l *Listener) Accept() (*Conn, error) {
 	return c, nil
 }
 
-// accept4 is the accept4(2) system call itself, returning the peer's
-// address. x/sys/unix.Accept4 would add a getsockopt(SO_PROTOCOL) to every
-// connection — its address conversion asks the socket whether it is L2TP —
-// and strace would show it. We know ours is TCP, so we decode the address
-// the kernel wrote ourselves.
-func accept4(fd, flags int) (int, Addr, error) {
-	var rsa unix.RawSockaddrAny
-	size := uint32(unix.SizeofSockaddrAny)
-	sp := begin()
-	nfd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd),
-		uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)), uintptr(flags), 0, 0)
-	if sp.on() {
-		sp.accept4(fd, &rsa, size, flags, int(nfd), errOf(e))
-	}
-	if e != 0 {
-		return -1, Addr{}, e
-	}
-	return int(nfd), decodeSockaddr(&rsa), nil
-}
-
-// getsockname is getsockname(2), and getpeername getpeername(2): raw for
-// the same reason as accept4 — x/sys's versions would add a
-// getsockopt(SO_PROTOCOL) to ask whether the socket is L2TP.
-func getsockname(fd int) (Addr, error) { return sockaddrCall(unix.SYS_GETSOCKNAME, "getsockname", fd) }
-func getpeername(fd int) (Addr, error) { return sockaddrCall(unix.SYS_GETPEERNAME, "getpeername", fd) }
-
-// sockaddrCall makes one of the two calls that fill in a socket's address.
-func sockaddrCall(trap uintptr, name string, fd int) (Addr, error) {
-	var rsa unix.RawSockaddrAny
-	size := uint32(unix.SizeofSockaddrAny)
-	sp := begin()
-	_, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&size)))
-	if sp.on() {
-		sp.nameCall(name, fd, &rsa, size, errOf(e))
-	}
-	if e != 0 {
-		return Addr{}, e
-	}
-	return decodeSockaddr(&rsa), nil
-}
-
-// decodeSockaddr reads an IPv4 or IPv6 address as the kernel wrote it.
-func decodeSockaddr(rsa *unix.RawSockaddrAny) Addr {
-	var a Addr
-	switch rsa.Addr.Family {
-	case unix.AF_INET:
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
-		copy(a.IP[:4], sa.Addr[:])
-		a.Port = port(sa.Port)
-	case unix.AF_INET6:
-		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
-		a.IP, a.Is6, a.Port = sa.Addr, true, port(sa.Port)
-	}
-	return a
-}
-
-// port reads a port the kernel stored in network byte order.
-func port(p uint16) int {
-	b := (*[2]byte)(unsafe.Pointer(&p))
-	return int(b[0])<<8 | int(b[1])
-}
-
 // AcceptInfo is the story of one Accept: how many accept4 calls it took,
 // how many said EAGAIN, how many waits came between them.
 type AcceptInfo struct {
@@ -501,11 +396,7 @@ func (c *Conn) read(p []byte, wakeable bool) (int, error) {
 func (c *Conn) TryRead(p []byte) (int, error) {
 	for {
 		c.Stats.Reads++
-		sp := begin()
-		n, err := rawRW(unix.SYS_READ, c.fd, p)
-		if sp.on() {
-			sp.read(c.fd, p, n, err)
-		}
+		n, err := sysRead(c.fd, p)
 		switch err {
 		case nil:
 			if n == 0 && len(p) > 0 {
@@ -554,11 +445,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 func (c *Conn) TryWrite(p []byte) (int, error) {
 	for {
 		c.Stats.Writes++
-		sp := begin()
-		n, err := rawRW(unix.SYS_WRITE, c.fd, p)
-		if sp.on() {
-			sp.write(c.fd, p, n, err)
-		}
+		n, err := sysWrite(c.fd, p)
 		switch err {
 		case nil:
 			return n, nil
@@ -601,11 +488,7 @@ func (c *Conn) TrySendFile(f *File, off *int64, n int64) (int, error) {
 	chunk := int(min(n, 0x7ffff000))
 	for {
 		c.Stats.Sendfiles++
-		sp, before := begin(), *off
-		m, err := unix.Sendfile(c.fd, f.FD(), off, chunk)
-		if sp.on() {
-			sp.sendfile(c.fd, f.FD(), before, *off, chunk, m, err)
-		}
+		m, err := sysSendfile(c.fd, f.FD(), off, chunk)
 		switch err {
 		case nil:
 			if m == 0 && chunk > 0 { // end of file before n bytes: the file shrank under us
@@ -660,12 +543,7 @@ func (c *Conn) Close(scratch []byte, linger time.Duration) error {
 // CloseWrite wraps shutdown(SHUT_WR): our FIN goes out after the last byte
 // already in the send buffer, and the peer reads EOF; we can still read.
 func (c *Conn) CloseWrite() error {
-	sp := begin()
-	err := unix.Shutdown(c.fd, unix.SHUT_WR)
-	if sp.on() {
-		sp.shutdown(c.fd, unix.SHUT_WR, err)
-	}
-	if err != nil {
+	if err := sysShutdown(c.fd, unix.SHUT_WR); err != nil {
 		return os.NewSyscallError("shutdown", err)
 	}
 	return nil
@@ -680,20 +558,4 @@ func (c *Conn) Abort() error {
 	fd := c.fd
 	c.fd = -1
 	return closeFD(fd)
-}
-
-// rawRW is read(2) or write(2) on a nonblocking socket through
-// unix.RawSyscall: the call cannot sleep (it says EAGAIN instead), so the Go
-// runtime need not be told it might (entersyscall and exitsyscall, and the
-// monitor thread's hand-off of a thread it thinks is stuck in the kernel).
-func rawRW(trap uintptr, fd int, p []byte) (int, error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	n, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(ptr), uintptr(len(p)))
-	if e != 0 {
-		return int(n), e
-	}
-	return int(n), nil
 }

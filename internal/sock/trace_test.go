@@ -101,7 +101,7 @@ func TestTraceFormat(t *testing.T) {
 		{func(s span) { s.setsockoptInt(6, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, nil) }, `setsockopt(6, SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0`},
 
 		// The event loop, as strace 6.1 printed the same calls.
-		{func(s span) { s.epollCreate1(5, nil) }, `epoll_create1(EPOLL_CLOEXEC) = 5`},
+		{func(s span) { s.epollCreate1(unix.EPOLL_CLOEXEC, 5, nil) }, `epoll_create1(EPOLL_CLOEXEC) = 5`},
 		{func(s span) { s.pread64(11, big[:13], 0, copy(big, "Hello, World!"), nil) }, `pread64(11, "Hello, World!", 13, 0) = 13`},
 		{func(s span) {
 			s.epollCtl(5, unix.EPOLL_CTL_ADD, 6, &Event{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: 6, Pad: 7}, nil)

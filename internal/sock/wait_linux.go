@@ -53,11 +53,7 @@ type Waker struct {
 // NewWaker wraps eventfd(2), nonblocking so Wake can never block the
 // signal-handling goroutine.
 func NewWaker() (*Waker, error) {
-	sp := begin()
-	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if sp.on() {
-		sp.eventfd2(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC, fd, err)
-	}
+	fd, err := sysEventfd2(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("eventfd2", err)
 	}
@@ -73,11 +69,7 @@ func (w *Waker) Wake() error {
 	}
 	one := [8]byte{1} // a little-endian uint64 1, as eventfd(2) wants
 	for {
-		sp := begin()
-		n, err := unix.Write(w.fd, one[:])
-		if sp.on() {
-			sp.write(w.fd, one[:], n, err)
-		}
+		_, err := sysWrite(w.fd, one[:])
 		switch err {
 		case nil, unix.EAGAIN:
 			return nil
@@ -232,19 +224,7 @@ func (p *Poller) ppoll(fds []unix.PollFd, deadline time.Time) (int, error) {
 			p.args.ts = unix.NsecToTimespec(int64(left))
 			ts = &p.args.ts
 		}
-		sp := begin()
-		var in unix.Timespec // what the kernel overwrites with the time left
-		if sp.on() && ts != nil {
-			in = *ts
-		}
 		n, err := ppollFunc(fds, ts, nil)
-		if sp.on() {
-			if ts != nil {
-				sp.ppoll(fds, &in, ts, n, err)
-			} else {
-				sp.ppoll(fds, nil, nil, n, err)
-			}
-		}
 		switch {
 		case err == unix.EINTR:
 			continue
