@@ -114,7 +114,7 @@ type Server struct {
 // NewServer returns the shared state of one serving loop.
 func NewServer(cfg Config, m Model) *Server {
 	cfg = cfg.WithDefaults()
-	s := &Server{cfg: cfg, model: m, gather: m.Gather, scratch: make([]byte, 16<<10)}
+	s := &Server{cfg: cfg, model: m, gather: m.Gather, scratch: make([]byte, inputSize(&cfg))}
 	if cfg.Dir != nil && cfg.FileCache > 0 {
 		s.cache = static.NewCache(cfg.FileCache)
 	}
@@ -163,10 +163,13 @@ func (s *Server) getInput() *input {
 		s.inputs = s.inputs[:n-1]
 		return in
 	}
-	// Room for the largest head we accept and some body or pipelined
-	// requests behind it: a head that fills it is over the limit (431).
-	return &input{b: make([]byte, 0, s.cfg.Limits.MaxHeaderBytes+4096)}
+	return &input{b: make([]byte, 0, inputSize(&s.cfg))}
 }
+
+// inputSize is the room a connection reads into: the largest head we
+// accept and some body or pipelined requests behind it, so that a head that
+// fills it is over the limit (431).
+func inputSize(cfg *Config) int { return cfg.Limits.MaxHeaderBytes + 4096 }
 
 func (s *Server) putInput(in *input) {
 	in.b = in.b[:0]

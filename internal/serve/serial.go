@@ -45,7 +45,7 @@ func newSerial(l *sock.Listener, p *sock.Poller, cfg Config) *serial {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	srv := httpconn.NewServer(cfg.Config, httpconn.Model{Name: "serial", Wait: p.Strategy.String(), ListenFD: l.FD()})
-	p.Idler = logFlusher{srv} // a quiet moment in any wait writes the access log
+	p.Flusher = logFlusher{srv} // a quiet moment in any wait writes the access log
 	return &serial{srv: srv, waker: p.Waker, story: cfg.Story}
 }
 
@@ -128,5 +128,5 @@ func (s *serial) read() {
 // have been quiet for sock.IdleDelay.
 type logFlusher struct{ srv *httpconn.Server }
 
-func (f logFlusher) Since() time.Time { return f.srv.LogPending() }
-func (f logFlusher) Idle()            { f.srv.FlushLog() }
+func (f logFlusher) Pending() time.Time { return f.srv.LogPending() }
+func (f logFlusher) Flush()             { f.srv.FlushLog() }

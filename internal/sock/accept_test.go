@@ -388,42 +388,42 @@ func TestAcceptShutdownQueued(t *testing.T) {
 	}
 }
 
-type fakeIdler struct {
-	since time.Time
-	idles int
+type fakeFlusher struct {
+	since   time.Time
+	flushes int
 }
 
-func (f *fakeIdler) Since() time.Time { return f.since }
-func (f *fakeIdler) Idle()            { f.idles++; f.since = time.Time{} }
+func (f *fakeFlusher) Pending() time.Time { return f.since }
+func (f *fakeFlusher) Flush()             { f.flushes++; f.since = time.Time{} }
 
-// Spinning never sleeps, so the Idler runs only once its work is IdleDelay
+// Spinning never sleeps, so the Flusher is flushed only once its work is IdleDelay
 // old — not at every EAGAIN, which would undo the access log's batching.
-func TestSpinIdler(t *testing.T) {
-	idler := &fakeIdler{since: time.Now()}
-	p := &Poller{Strategy: Spin, Idler: idler}
+func TestSpinFlusher(t *testing.T) {
+	flusher := &fakeFlusher{since: time.Now()}
+	p := &Poller{Strategy: Spin, Flusher: flusher}
 	for i := 0; i < 100; i++ {
 		p.wait(0, unix.POLLIN, time.Time{}, true)
 	}
-	if idler.idles != 0 {
-		t.Fatalf("fresh work flushed %d times while spinning", idler.idles)
+	if flusher.flushes != 0 {
+		t.Fatalf("fresh work flushed %d times while spinning", flusher.flushes)
 	}
-	idler.since = time.Now().Add(-2 * IdleDelay)
+	flusher.since = time.Now().Add(-2 * IdleDelay)
 	p.wait(0, unix.POLLIN, time.Time{}, true)
-	if idler.idles != 1 {
-		t.Fatalf("old work: %d flushes, want 1", idler.idles)
+	if flusher.flushes != 1 {
+		t.Fatalf("old work: %d flushes, want 1", flusher.flushes)
 	}
 }
 
-// With Poll, a wait that lasts IdleDelay runs the Idler, then goes on
+// With Poll, a wait that lasts IdleDelay flushes the Flusher, then goes on
 // waiting until the deadline.
-func TestPollIdler(t *testing.T) {
-	idler := &fakeIdler{since: time.Now()}
-	c, _ := pair(t, &Poller{Idler: idler})
+func TestPollFlusher(t *testing.T) {
+	flusher := &fakeFlusher{since: time.Now()}
+	c, _ := pair(t, &Poller{Flusher: flusher})
 	c.SetReadDeadline(time.Now().Add(IdleDelay + 150*time.Millisecond))
 	if _, err := c.Read(make([]byte, 1)); err != ErrTimeout {
 		t.Fatalf("Read: %v, want a timeout", err)
 	}
-	if idler.idles != 1 {
-		t.Fatalf("%d idles during a quiet wait, want 1", idler.idles)
+	if flusher.flushes != 1 {
+		t.Fatalf("%d flushes during a quiet wait, want 1", flusher.flushes)
 	}
 }

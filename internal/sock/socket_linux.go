@@ -516,32 +516,14 @@ func (c *Conn) waitWrite() error {
 	return nil
 }
 
-// Close ends the connection politely. shutdown(SHUT_WR) sends our FIN after
-// the last response byte; then we read and discard whatever the client still
-// sends, until it closes its side (EOF), linger passes, or 256 KiB went by;
-// then close(2). Closing a socket that has unread bytes in its receive queue
-// makes the kernel send RST instead of FIN (RFC 1122, 4.2.2.13; tcp(7)), and
-// an RST can destroy response bytes the client has not read yet. scratch is
-// the caller's buffer to drain into, so closing allocates nothing.
-func (c *Conn) Close(scratch []byte, linger time.Duration) error {
-	if err := c.CloseWrite(); err != nil {
-		// ENOTCONN: the peer reset the connection already; nothing to drain.
-		c.Abort()
-		return err
-	}
-	c.rdl = time.Now().Add(linger)
-	for drained := 0; drained < 256<<10; {
-		n, err := c.read(scratch, false)
-		if err != nil {
-			break // EOF (the polite end), the linger deadline, or a reset
-		}
-		drained += n
-	}
-	return c.Abort()
-}
-
 // CloseWrite wraps shutdown(SHUT_WR): our FIN goes out after the last byte
 // already in the send buffer, and the peer reads EOF; we can still read.
+// It is the first step of a polite close (see httpconn: CloseWrite, Linger):
+// closing a socket that has unread bytes in its receive queue makes the
+// kernel send RST instead of FIN (RFC 1122, 4.2.2.13; tcp(7)), and an RST
+// can destroy response bytes the client has not read yet; so the server
+// shuts down its side, reads and drops what the client still sends until
+// its EOF, and only then closes.
 func (c *Conn) CloseWrite() error {
 	if err := sysShutdown(c.fd, unix.SHUT_WR); err != nil {
 		return os.NewSyscallError("shutdown", err)

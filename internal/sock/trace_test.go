@@ -330,7 +330,10 @@ func TestTraceLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	Remove(ready)
-	c.Close(buf, 10*time.Millisecond)
+	c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	c.CloseWrite()
+	c.ReadUnwoken(buf)
+	c.Abort()
 	w.Wake()
 	SetTrace(nil, false)
 

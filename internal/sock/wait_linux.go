@@ -97,18 +97,18 @@ func (w *Waker) Close() error { return closeFD(w.fd) }
 type Poller struct {
 	Strategy Strategy
 	Waker    *Waker
-	// Idler, if set, is told when a wait has lasted IdleDelay — the server
-	// has gone quiet. The access log flushes its buffer then, so a busy
+	// Flusher, if set, is flushed when a wait has lasted IdleDelay — the
+	// server has gone quiet. The access log is written then, so a busy
 	// server writes its log in batches instead of once per request.
-	Idler Idler
+	Flusher Flusher
 
 	args pollArgs
 }
 
-// Idler is work to do once the server goes quiet.
-type Idler interface {
-	Since() time.Time // since when work has been waiting; zero: none
-	Idle()            // do it
+// Flusher is output held back until the server goes quiet.
+type Flusher interface {
+	Pending() time.Time // since when output has been held back; zero: none
+	Flush()             // write it
 }
 
 // The arguments of the next ppoll. Kept here rather than on the stack:
@@ -120,7 +120,7 @@ type pollArgs struct {
 	ts  unix.Timespec
 }
 
-// IdleDelay is how long a wait lasts before the Idler runs.
+// IdleDelay is how long a wait lasts before the Flusher is flushed.
 const IdleDelay = 100 * time.Millisecond
 
 // wait blocks until fd reports one of events, deadline passes (zero: no
@@ -141,9 +141,9 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 	if p.Strategy == Spin {
 		// Spinning never sleeps, so "quiet for IdleDelay" is judged by
 		// the age of the work instead.
-		if p.Idler != nil {
-			if t := p.Idler.Since(); !t.IsZero() && time.Since(t) >= IdleDelay {
-				p.Idler.Idle()
+		if p.Flusher != nil {
+			if t := p.Flusher.Pending(); !t.IsZero() && time.Since(t) >= IdleDelay {
+				p.Flusher.Flush()
 			}
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
@@ -160,14 +160,14 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 	}
 	for {
 		dl, idling := deadline, false
-		if p.Idler != nil && !p.Idler.Since().IsZero() {
+		if p.Flusher != nil && !p.Flusher.Pending().IsZero() {
 			if t := time.Now().Add(IdleDelay); dl.IsZero() || t.Before(dl) {
 				dl, idling = t, true
 			}
 		}
 		_, err := p.ppoll(fds[:n], dl)
 		if err == ErrTimeout && idling {
-			p.Idler.Idle()
+			p.Flusher.Flush()
 			continue
 		}
 		if err != nil {
