@@ -124,9 +124,6 @@ func NewServer(cfg Config, m Model) *Server {
 	return s
 }
 
-// Config is the configuration, with its defaults filled in.
-func (s *Server) Config() *Config { return &s.cfg }
-
 // LogPending is when the oldest access-log line still buffered was added;
 // zero when none is. A model flushes the log once it has been quiet for a
 // moment (see FlushLog).

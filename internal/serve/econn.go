@@ -14,20 +14,13 @@ import (
 // while it waits is kept here instead, because the loop goes on to other
 // connections.
 //
-// Its state is the core's (httpconn.State), and drive switches on it. Each
-// state is one step, made without waiting:
-//
-//	ReadHead, ReadBody  read(2) what has arrived          → the core parses, answers
-//	Write               write(2) the output               → SendFile, or read the next
-//	SendFile            sendfile(2) the file              → read the next request, or close
-//	CloseWrite          shutdown(SHUT_WR)                 → Linger
-//	Linger              read(2) and drop, until EOF       → Close
-//	Close               close(2)
-//
-// A step that finds the kernel not ready (EAGAIN, or a short read or write:
-// epoll(7) says the next change will come as an edge) returns false, and
-// the connection waits — for its next edge, or its deadline in the loop's
-// timer heap, whichever comes first.
+// Its state is the core's (httpconn.State: ReadHead, ReadBody, Write,
+// SendFile, CloseWrite, Linger, Close), and drive switches on it: each state
+// is one system call — read, write, sendfile, shutdown, close — made without
+// waiting. A step that finds the kernel not ready (EAGAIN, or a short read
+// or write: epoll(7) says the next change will come as an edge) returns
+// false, and the connection waits for its next edge or its deadline in the
+// loop's timer heap, whichever comes first.
 type econn struct {
 	conn sock.Conn
 	http httpconn.Conn

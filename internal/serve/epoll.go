@@ -90,10 +90,8 @@ func share(limit, n, i int) int {
 // loop is one event loop: its epoll instance, listener and connections.
 type loop struct {
 	srv   *httpconn.Server // what its connections share: configuration, log, buffers
-	cfg   *httpconn.Config
 	ep    *sock.Epoll
 	l     *sock.Listener
-	waker *sock.Waker
 	grace time.Duration
 	now   time.Time // when the last epoll_wait returned
 
@@ -103,7 +101,6 @@ type loop struct {
 	gen      int32
 	timers   timerHeap
 	free     []*econn // connection records to reuse
-	accepted int      // connections accepted, for tests and docs
 
 	// Accepting stops at the connection limit and when accept4 says EMFILE
 	// (or another shortage); the connections stay in the kernel's queue.
@@ -133,7 +130,7 @@ func newLoop(l *sock.Listener, w *sock.Waker, cfg Config, maxConns int) (*loop, 
 	if err != nil {
 		return nil, err
 	}
-	lp := &loop{srv: srv, cfg: srv.Config(), ep: ep, l: l, waker: w, grace: cfg.Grace, maxConns: maxConns}
+	lp := &loop{srv: srv, ep: ep, l: l, grace: cfg.Grace, maxConns: maxConns}
 	// The listener and the waker are edge-triggered like everything else:
 	// the waker's eventfd is never read back, so level-triggered it would
 	// be reported on every wait once fired.
@@ -273,7 +270,6 @@ func (lp *loop) register(c *econn) {
 	}
 	lp.conns[fd] = c
 	lp.open++
-	lp.accepted++
 	c.readable, c.writable = true, true // an empty send buffer; a read will tell
 	c.http.Start(lp.srv, &c.conn, lp.now)
 	gen := c.gen
