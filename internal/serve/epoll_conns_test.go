@@ -1,4 +1,4 @@
-package serve
+package serve_test
 
 // The epoll model's own behaviour with many connections at once: what one
 // thread serving them all must get right that the serial model never faces.

@@ -1,4 +1,4 @@
-package serve
+package serve_test
 
 // The epoll model at its limits: out of descriptors (EMFILE), and at
 // -max-conns.

@@ -1,4 +1,4 @@
-package serve
+package serve_test
 
 // Counting system calls: the tests that must know what the server did — how
 // often it called accept4, when it closed a connection — read the sock

@@ -1,4 +1,4 @@
-package serve
+package serve_test
 
 // The serial model's own behaviour: it serves one connection at a time.
 

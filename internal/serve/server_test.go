@@ -1,4 +1,4 @@
-package serve
+package serve_test
 
 // The tests start real servers on random loopback ports and talk to them
 // over real sockets. A test that holds for every serving model runs once
@@ -7,6 +7,9 @@ package serve
 // epollModel.start). Every wait is bounded, in count and in time, and waits
 // for a condition where there is one; the few fixed pauses prove a negative
 // ("not served yet") or measure a rate ("few accept4 calls in 700 ms").
+//
+// The tests are a package of their own, serve_test: they see what
+// cmd/rawserve sees — serve.Config, Serial and Epoll — and no more.
 
 import (
 	"bytes"
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rawserve/rawserve/internal/page"
+	"github.com/rawserve/rawserve/internal/serve"
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/static"
 )
@@ -46,7 +50,7 @@ func forEachModel(t *testing.T, test func(t *testing.T, m model)) {
 	}
 }
 
-// settings are the parts of a Config the tests choose.
+// settings are the parts of a serve.Config the tests choose.
 type settings struct {
 	HeaderTimeout, IdleTimeout, WriteTimeout, Linger, Grace time.Duration
 
@@ -58,10 +62,10 @@ type settings struct {
 	Story      *page.Story
 }
 
-// config is the one place the tests build a Config: when its
+// config is the one place the tests build a serve.Config: when its
 // fields change, this is what changes.
-func (s settings) config() Config {
-	return Config{
+func (s settings) config() serve.Config {
+	return serve.Config{
 		HeaderTimeout: s.HeaderTimeout, IdleTimeout: s.IdleTimeout, WriteTimeout: s.WriteTimeout,
 		Linger: s.Linger, Grace: s.Grace, MaxConns: s.MaxConns, MaxBody: s.MaxBody,
 		Dir: s.Dir, FileCache: s.FileCache, LogHealthz: s.LogHealthz, Story: s.Story,
@@ -109,7 +113,7 @@ func startSerial(t testing.TB, s settings) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return run(t, s, w, []*sock.Listener{l}, func(cfg Config) error { return Serial(l, p, cfg) })
+	return run(t, s, w, []*sock.Listener{l}, func(cfg serve.Config) error { return serve.Serial(l, p, cfg) })
 }
 
 func startEpoll1(t testing.TB, s settings) *testServer { return startEpoll(t, s, 1) }
@@ -131,12 +135,12 @@ func startEpoll(t testing.TB, s settings, n int) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return run(t, s, w, ls, func(cfg Config) error { return Epoll(ls, w, cfg) })
+	return run(t, s, w, ls, func(cfg serve.Config) error { return serve.Epoll(ls, w, cfg) })
 }
 
 // run serves on ls until the test ends (or stop is called); the server's
 // error log must stay empty.
-func run(t testing.TB, s settings, w *sock.Waker, ls []*sock.Listener, serving func(Config) error) *testServer {
+func run(t testing.TB, s settings, w *sock.Waker, ls []*sock.Listener, serving func(serve.Config) error) *testServer {
 	t.Helper()
 	ts := &testServer{addr: ls[0].Addr().String(), log: &syncBuffer{}, errs: &syncBuffer{}}
 	cfg := s.config()
