@@ -41,31 +41,37 @@ func TestBigSparseFile(t *testing.T) {
 	// What the file holds, made without reading it back: zeros and marks.
 	_, want, _ := sum(&sparse{size: size, marks: marks})
 
-	s := start(t, "-dir", dir, "-quiet", "-write-timeout", "2m")
-	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.Get("http://" + s.addr + "/big")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, got, err := sum(resp.Body)
-	resp.Body.Close()
-	if err != nil || n != size || resp.ContentLength != size || got != want {
-		t.Fatalf("whole file: %d of %d bytes (Content-Length %d), crc %x want %x, %v", n, int64(size), resp.ContentLength, got, want, err)
-	}
+	// Each model has a sendfile loop of its own (sock.Conn.SendFile in the
+	// serial one, TrySendFile between epoll_waits in the other).
+	for _, model := range []string{"serial", "epoll"} {
+		t.Run(model, func(t *testing.T) {
+			s := start(t, "-model", model, "-dir", dir, "-quiet", "-write-timeout", "2m")
+			client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
+			resp, err := client.Get("http://" + s.addr + "/big")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, got, err := sum(resp.Body)
+			resp.Body.Close()
+			if err != nil || n != size || resp.ContentLength != size || got != want {
+				t.Fatalf("whole file: %d of %d bytes (Content-Length %d), crc %x want %x, %v", n, int64(size), resp.ContentLength, got, want, err)
+			}
 
-	for off, m := range marks {
-		req, _ := http.NewRequest("GET", "http://"+s.addr+"/big", nil)
-		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(len(m))-1))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		wantRange := fmt.Sprintf("bytes %d-%d/%d", off, off+int64(len(m))-1, int64(size))
-		if resp.StatusCode != 206 || string(b) != m || resp.Header.Get("Content-Range") != wantRange {
-			t.Errorf("range at %d: %d %q %q; want 206 %q %q", off, resp.StatusCode, b, resp.Header.Get("Content-Range"), m, wantRange)
-		}
+			for off, m := range marks {
+				req, _ := http.NewRequest("GET", "http://"+s.addr+"/big", nil)
+				req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+int64(len(m))-1))
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				wantRange := fmt.Sprintf("bytes %d-%d/%d", off, off+int64(len(m))-1, int64(size))
+				if resp.StatusCode != 206 || string(b) != m || resp.Header.Get("Content-Range") != wantRange {
+					t.Errorf("range at %d: %d %q %q; want 206 %q %q", off, resp.StatusCode, b, resp.Header.Get("Content-Range"), m, wantRange)
+				}
+			}
+		})
 	}
 }
 

@@ -1,9 +1,7 @@
-package serve
+package serve_test
 
 import (
-	"github.com/rawserve/rawserve/internal/httpconn"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,11 +27,11 @@ func FuzzEpollConn(f *testing.F) {
 	// One server for every input, as in life: an input that breaks the
 	// loop breaks it for the inputs after it too. (A server per input would
 	// also run the machine out of ports in a long fuzzing run.)
-	cfg := Config{Config: httpconn.Config{HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond,
+	ts := epollModel.start(f, settings{
+		HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond,
 		WriteTimeout: 500 * time.Millisecond, Linger: 100 * time.Millisecond,
-		Dir: openDir(f, root), FileCache: time.Hour},
-	}
-	ts := startEpoll(f, cfg, 1)
+		Dir: openDir(f, root), FileCache: time.Hour,
+	})
 	f.Fuzz(func(t *testing.T, data []byte, split uint8, halfClose bool) {
 		c := ts.dial(t)
 		c.SetDeadline(time.Now().Add(2 * time.Second))
@@ -50,7 +48,7 @@ func FuzzEpollConn(f *testing.F) {
 			p = p[n:]
 		}
 		if halfClose {
-			c.(*net.TCPConn).CloseWrite()
+			c.closeWrite()
 		}
 		io.Copy(io.Discard, c) // until the server closes, or the deadline
 		c.Close()

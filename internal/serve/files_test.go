@@ -1,8 +1,8 @@
-package serve
+package serve_test
 
 import (
-	"bufio"
-	"github.com/rawserve/rawserve/internal/httpconn"
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,9 +12,54 @@ import (
 	"time"
 )
 
-// fileServer serves one 1000-byte file, a.txt, and returns a client on a
-// kept-alive connection to it.
-func fileServer(t *testing.T) (do func(method string, hdr ...string) (*http.Response, string), content string, modtime time.Time) {
+// A directory served: files whole and by HEAD, a directory's index and
+// the redirect to it, and what is not served — hidden, missing, outside.
+func TestDir(t *testing.T) {
+	forEachModel(t, func(t *testing.T, m model) {
+		root := t.TempDir()
+		big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: several sendfile calls
+		os.WriteFile(filepath.Join(root, "big.bin"), big, 0o644)
+		os.Mkdir(filepath.Join(root, "sub"), 0o755)
+		os.WriteFile(filepath.Join(root, "sub", "index.html"), []byte("<p>sub</p>"), 0o644)
+		os.WriteFile(filepath.Join(root, ".secret"), []byte("no"), 0o644)
+		ts := m.start(t, settings{Dir: openDir(t, root)})
+		c := ts.dial(t)
+		for _, tc := range []struct {
+			method, path string
+			status       int
+			body         string
+		}{
+			{"GET", "/big.bin", 200, string(big)},
+			{"HEAD", "/big.bin", 200, ""},
+			{"GET", "/sub", 301, "301 Moved Permanently\n"},
+			{"GET", "/sub/", 200, "<p>sub</p>"},
+			{"GET", "/.secret", 404, "404 Not Found\n"},
+			{"GET", "/missing", 404, "404 Not Found\n"},
+			{"GET", "/%2e%2e/%2e%2e/etc/passwd", 403, "403 Forbidden\n"},
+			{"GET", "/healthz", 200, "ok\n"},
+		} {
+			io.WriteString(c, tc.method+" "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, body := c.readResp(t, tc.method)
+			if resp.StatusCode != tc.status || body != tc.body {
+				t.Errorf("%s %s: %d, %d bytes; want %d, %d bytes", tc.method, tc.path, resp.StatusCode, len(body), tc.status, len(tc.body))
+			}
+			if tc.path == "/big.bin" && resp.ContentLength != int64(len(big)) {
+				t.Errorf("%s %s: Content-Length %d", tc.method, tc.path, resp.ContentLength)
+			}
+			if tc.status == 301 && resp.Header.Get("Location") != "/sub/" {
+				t.Errorf("Location %q", resp.Header.Get("Location"))
+			}
+			if resp.Close {
+				c = ts.dial(t)
+			}
+		}
+	})
+}
+
+// fileServer serves one 1000-byte file, a.txt, in model m — from memory
+// after the first answer, if fileCache is positive — and returns a client
+// on a kept-alive connection to it.
+func fileServer(t *testing.T, m model, fileCache time.Duration) (do func(method string, hdr ...string) (*http.Response, string), content string, modtime time.Time) {
 	t.Helper()
 	root := t.TempDir()
 	content = strings.Repeat("0123456789", 100)
@@ -22,17 +67,12 @@ func fileServer(t *testing.T) (do func(method string, hdr ...string) (*http.Resp
 	os.WriteFile(name, []byte(content), 0o644)
 	modtime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	os.Chtimes(name, modtime, modtime)
-	cfg := Config{Config: httpconn.Config{Dir: openDir(t, root)}}
-	if strings.Contains(t.Name(), "FileCache/") {
-		cfg.FileCache = time.Hour // every answer after the first from memory
-	}
-	ts := start(t, cfg)
+	ts := m.start(t, settings{Dir: openDir(t, root), FileCache: fileCache})
 	c := ts.dial(t)
-	br := bufio.NewReader(c)
 	do = func(method string, hdr ...string) (*http.Response, string) {
 		t.Helper()
 		io.WriteString(c, method+" /a.txt HTTP/1.1\r\nHost: x\r\n"+strings.Join(hdr, "")+"\r\n")
-		return readResp(t, br, method)
+		return c.readResp(t, method)
 	}
 	return do, content, modtime
 }
@@ -40,7 +80,11 @@ func fileServer(t *testing.T) (do func(method string, hdr ...string) (*http.Resp
 // Validators, conditional requests (RFC 9110, 13) and ranges (14), over
 // one kept-alive connection.
 func TestConditionalAndRange(t *testing.T) {
-	do, content, modtime := fileServer(t)
+	forEachModel(t, func(t *testing.T, m model) { conditionalAndRange(t, m, 0) })
+}
+
+func conditionalAndRange(t *testing.T, m model, fileCache time.Duration) {
+	do, content, modtime := fileServer(t, m, fileCache)
 	resp, body := do("GET")
 	etag := resp.Header.Get("ETag")
 	if resp.StatusCode != 200 || body != content || !strings.HasPrefix(etag, `"`) ||
@@ -93,36 +137,41 @@ func TestConditionalAndRange(t *testing.T) {
 
 // Replacing the file changes its ETag: a cached copy is not mistaken for it.
 func TestETagChangesWithFile(t *testing.T) {
-	root := t.TempDir()
-	name := filepath.Join(root, "f")
-	os.WriteFile(name, []byte("one"), 0o644)
-	ts := start(t, Config{Config: httpconn.Config{Dir: openDir(t, root)}})
-	c := ts.dial(t)
-	br := bufio.NewReader(c)
-	io.WriteString(c, get("/f"))
-	r1, _ := readResp(t, br, "GET")
-	tmp := filepath.Join(root, "f.new")
-	os.WriteFile(tmp, []byte("two"), 0o644) // same size, same second, new inode
-	os.Rename(tmp, name)
-	io.WriteString(c, "GET /f HTTP/1.1\r\nHost: x\r\nIf-None-Match: "+r1.Header.Get("ETag")+"\r\n\r\n")
-	r2, body := readResp(t, br, "GET")
-	if r2.StatusCode != 200 || body != "two" || r2.Header.Get("ETag") == r1.Header.Get("ETag") {
-		t.Errorf("after replacing the file: %d %q, ETag %q then %q", r2.StatusCode, body, r1.Header.Get("ETag"), r2.Header.Get("ETag"))
-	}
+	forEachModel(t, func(t *testing.T, m model) {
+		root := t.TempDir()
+		name := filepath.Join(root, "f")
+		os.WriteFile(name, []byte("one"), 0o644)
+		ts := m.start(t, settings{Dir: openDir(t, root)})
+		c := ts.dial(t)
+		io.WriteString(c, get("/f"))
+		r1, _ := c.readResp(t, "GET")
+		tmp := filepath.Join(root, "f.new")
+		os.WriteFile(tmp, []byte("two"), 0o644) // same size, same second, new inode
+		os.Rename(tmp, name)
+		io.WriteString(c, "GET /f HTTP/1.1\r\nHost: x\r\nIf-None-Match: "+r1.Header.Get("ETag")+"\r\n\r\n")
+		r2, body := c.readResp(t, "GET")
+		if r2.StatusCode != 200 || body != "two" || r2.Header.Get("ETag") == r1.Header.Get("ETag") {
+			t.Errorf("after replacing the file: %d %q, ETag %q then %q", r2.StatusCode, body, r1.Header.Get("ETag"), r2.Header.Get("ETag"))
+		}
+	})
 }
 
 // A file dated in the future is not sent as modified after the response's
 // own Date (RFC 9110, 8.8.2.1).
 func TestFutureLastModified(t *testing.T) {
+	forEachModel(t, func(t *testing.T, m model) { futureLastModified(t, m, 0) })
+}
+
+func futureLastModified(t *testing.T, m model, fileCache time.Duration) {
 	root := t.TempDir()
 	name := filepath.Join(root, "f")
 	os.WriteFile(name, []byte("from the future"), 0o644)
 	future := time.Now().Add(48 * time.Hour)
 	os.Chtimes(name, future, future)
-	ts := start(t, Config{Config: httpconn.Config{Dir: openDir(t, root)}})
+	ts := m.start(t, settings{Dir: openDir(t, root), FileCache: fileCache})
 	c := ts.dial(t)
 	io.WriteString(c, get("/f"))
-	resp, _ := readResp(t, bufio.NewReader(c), "GET")
+	resp, _ := c.readResp(t, "GET")
 	lm, err1 := http.ParseTime(resp.Header.Get("Last-Modified"))
 	date, err2 := http.ParseTime(resp.Header.Get("Date"))
 	if err1 != nil || err2 != nil || lm.After(date) {
@@ -130,31 +179,22 @@ func TestFutureLastModified(t *testing.T) {
 	}
 }
 
-// TestFileCache: the same conditional and range answers from memory, in
-// both models; and a changed file is seen once its entry is TTL old, not
-// before.
+// TestFileCache: the same conditional and range answers from memory; and
+// a changed file is seen once its entry is TTL old, not before.
 func TestFileCache(t *testing.T) {
-	t.Run("FileCache/ConditionalAndRange", TestConditionalAndRange)
-	t.Run("FileCache/FutureLastModified", TestFutureLastModified)
-	t.Run("TestEpoll/FileCache/ConditionalAndRange", TestConditionalAndRange)
-	for _, model := range []string{"serial", "TestEpoll"} {
-		t.Run(model, func(t *testing.T) {
+	forEachModel(t, func(t *testing.T, m model) {
+		t.Run("ConditionalAndRange", func(t *testing.T) { conditionalAndRange(t, m, time.Hour) })
+		t.Run("FutureLastModified", func(t *testing.T) { futureLastModified(t, m, time.Hour) })
+		t.Run("TTL", func(t *testing.T) {
 			root := t.TempDir()
 			name := filepath.Join(root, "f.txt")
 			os.WriteFile(name, []byte("first"), 0o644)
-			cfg := Config{Config: httpconn.Config{Dir: openDir(t, root), FileCache: 300 * time.Millisecond}}
-			var ts *testServer
-			if model == "serial" {
-				ts = start(t, cfg)
-			} else {
-				ts = startEpoll(t, cfg, 1)
-			}
+			ts := m.start(t, settings{Dir: openDir(t, root), FileCache: 300 * time.Millisecond})
 			c := ts.dial(t)
-			br := bufio.NewReader(c)
 			get := func() string {
 				t.Helper()
 				io.WriteString(c, "GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-				_, body := readResp(t, br, "GET")
+				_, body := c.readResp(t, "GET")
 				return body
 			}
 			if b := get(); b != "first" {
@@ -172,9 +212,39 @@ func TestFileCache(t *testing.T) {
 			os.Remove(name)
 			time.Sleep(350 * time.Millisecond)
 			io.WriteString(c, "GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-			if resp, _ := readResp(t, br, "GET"); resp.StatusCode != 404 {
+			if resp, _ := c.readResp(t, "GET"); resp.StatusCode != 404 {
 				t.Errorf("removed file: %d, want 404", resp.StatusCode)
 			}
 		})
+	})
+}
+
+// fileTree writes n small files, /f000 to /f(n-1), whose contents name
+// them, and returns the root and the contents by path.
+func fileTree(t *testing.T, n int) (string, map[string]string) {
+	t.Helper()
+	root := t.TempDir()
+	files := make(map[string]string, n)
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("f%03d", i)
+		body := strings.Repeat(name+"\n", 1+i%7)
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files["/"+name] = body
+	}
+	return root, files
+}
+
+// sparseFile makes a file of size bytes (zeros) that takes no disk space.
+func sparseFile(t *testing.T, root, name string, size int64) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(root, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
 	}
 }
