@@ -403,3 +403,37 @@ func drainAll(t *testing.T, c net.Conn, r io.Reader, limit int64) int64 {
 	}
 	return n
 }
+
+// A refused request closes politely — shutdown, then read and drop what the
+// client still sends until its EOF — but a client that never stops sending
+// cannot hold the connection past the linger time.
+func TestLingerBound(t *testing.T) {
+	forEachModel(t, func(t *testing.T, m model) {
+		const linger = 200 * time.Millisecond
+		ts := m.start(t, settings{Linger: linger})
+		c := ts.dial(t)
+		if _, err := c.Write([]byte("BAD\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		resp, _ := c.readResp(t, "GET")
+		if resp.StatusCode != 400 || !resp.Close {
+			t.Fatalf("bad request: %d close=%v, want 400 and close", resp.StatusCode, resp.Close)
+		}
+		// Our FIN came with the response (shutdown): the client reads EOF
+		// while the server still drains what it sends.
+		if err := c.closed(); err != nil {
+			t.Fatalf("after the 400: %v, want the server's FIN", err)
+		}
+		start := time.Now()
+		chunk := make([]byte, 1024)
+		for i := 0; i < 10000; i++ { // 10 s at most
+			if _, err := c.Write(chunk); err != nil {
+				break // the server closed: the kernel answered with RST
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if d := time.Since(start); d > linger+2*time.Second {
+			t.Errorf("the server drained a sending client for %v, linger %v", d, linger)
+		}
+	})
+}
