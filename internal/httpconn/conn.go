@@ -28,8 +28,10 @@
 //	Close       close(2)
 //
 // What the core does not know is how the model waits: blocking in ppoll for
-// one connection, or in epoll_wait for many. That is the whole difference
-// between the models, and it is all in internal/serve.
+// one connection, or in epoll_wait for many. That, whether pipelined answers
+// are gathered into one write (Model.Gather), and when a connection must give
+// way (WrapUp, Abandon), is all that differs between the models, and it is
+// all in internal/serve.
 package httpconn
 
 import (
@@ -152,8 +154,8 @@ func (c *Conn) Deadline() time.Time {
 
 // Idle reports a kept-alive connection between requests: everything it
 // sent is answered and written, and it has not started the next request.
-// A model can expect silence from it: the serial model waits before it
-// reads, the epoll model closes it at once when the server stops.
+// A model can expect silence from it: the serial model waits (ppoll) before
+// it reads, rather than read first into an EAGAIN.
 func (c *Conn) Idle() bool {
 	return c.state == ReadHead && c.r.n > 1 && c.in == nil && c.out == nil
 }
