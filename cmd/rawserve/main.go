@@ -70,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	loops := fs.Int("loops", 1, "with -model epoll: event loops, one thread and SO_REUSEPORT listener each; 0 means one per CPU")
 	maxConns := fs.Int("max-conns", 0, "with -model epoll: most connections open at once, split evenly over the loops; beyond it clients wait in the accept queue (0: no limit but the descriptor limit)")
 	grace := fs.Duration("grace", serve.DefaultGrace, "with -model epoll: after SIGTERM, how long responses in flight may take to finish")
+	yieldAfter := fs.Duration("yield-after", serve.DefaultYieldAfter, "with -model serial: while other clients wait, the connection being served gives way once it has been silent this long (its responses say Connection: close); 0 never gives way")
 	wait := fs.String("wait", "poll", "with -model serial, what to do on EAGAIN: poll (sleep in ppoll until ready) or spin (retry at once, burning a core; for demonstrations)")
 	backlog := fs.Int("backlog", 0, "accept queue length passed to listen(2); 0 means the kernel's maximum, net.core.somaxconn")
 	headerTimeout := fs.Duration("header-timeout", httpconn.DefaultHeaderTimeout, "longest time a request head may take to arrive")
@@ -149,6 +150,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if strategy != sock.Poll {
 			return fail(2, "-wait applies to -model serial only: an event loop waits in epoll_wait")
 		}
+		if set["yield-after"] {
+			return fail(2, "-yield-after applies to -model serial only: an event loop never makes one client wait for another")
+		}
 	default:
 		return fail(2, "-model: unknown model %q (want serial or epoll)", *model)
 	}
@@ -157,6 +161,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *loops == 0 {
 		*loops = runtime.NumCPU()
+	}
+	if *yieldAfter < 0 {
+		return fail(2, "-yield-after must be 0 (never give way) or positive, not %v", *yieldAfter)
+	}
+	if *yieldAfter == 0 {
+		*yieldAfter = -1 // serve.Config's "never"
 	}
 	if *maxConns < 0 {
 		return fail(2, "-max-conns must be 0 (no limit) or positive, not %d", *maxConns)
@@ -211,8 +221,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			LogHealthz:    *logHealthz,
 			Story:         story,
 		},
-		Grace:    *grace,
-		MaxConns: *maxConns,
+		Grace:      *grace,
+		MaxConns:   *maxConns,
+		YieldAfter: *yieldAfter,
 	}
 	if !*quiet {
 		cfg.AccessLog = stdout

@@ -309,6 +309,8 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"-max-conns", "10"}, 2, "-max-conns applies to -model epoll only"},
 		{[]string{"-grace", "1s"}, 2, "-grace applies to -model epoll only"},
 		{[]string{"-model", "epoll", "-wait", "spin"}, 2, "-wait applies to -model serial only"},
+		{[]string{"-model", "epoll", "-yield-after", "10ms"}, 2, "-yield-after applies to -model serial only"},
+		{[]string{"-yield-after", "-1s"}, 2, "-yield-after must be"},
 		{[]string{"-model", "epoll", "-loops", "-1"}, 2, "-loops must be"},
 		{[]string{"-model", "epoll", "-max-conns", "-5"}, 2, "-max-conns must be"},
 		{[]string{"-model", "epoll", "-grace", "0s"}, 2, "-grace must be positive"},

@@ -88,12 +88,13 @@ type Conn struct {
 	isChunked bool
 	chunked   http1.Chunked
 
-	eof         bool // the client shut down its sending side
-	unread      bool // the kernel may hold bytes we have not read
-	closeAfter  bool // close once the output is written
-	clientClose bool // because the client asked to (Connection: close)
-	wrapUp      bool // the model asked to end the connection: no more keep-alive
-	drained     int  // bytes dropped while lingering
+	eof         bool          // the client shut down its sending side
+	unread      bool          // the kernel may hold bytes we have not read
+	closeAfter  bool          // close once the output is written
+	clientClose bool          // because the client asked to (Connection: close)
+	wrapUp      bool          // the model asked to end the connection: no more keep-alive
+	yieldGrace  time.Duration // giving way to waiting clients (Yield): how long it may linger
+	drained     int           // bytes dropped while lingering
 
 	readDeadline, writeDeadline time.Time
 	peer                        []byte // the client's IP, formatted once
@@ -157,7 +158,7 @@ func (c *Conn) Deadline() time.Time {
 // A model can expect silence from it: the serial model waits (ppoll) before
 // it reads, rather than read first into an EAGAIN.
 func (c *Conn) Idle() bool {
-	return c.state == ReadHead && c.r.n > 1 && c.in == nil && c.out == nil
+	return c.state == ReadHead && c.r.n > 1 && (c.in == nil || len(c.in.b) == 0) && c.out == nil
 }
 
 // Room is where the next read goes, in ReadHead, ReadBody and Linger: free
@@ -266,7 +267,11 @@ func (c *Conn) ShutDown(err error, now time.Time) {
 	}
 	c.putInput()
 	c.state = Linger
-	c.readDeadline = now.Add(c.srv.cfg.Linger)
+	linger := c.srv.cfg.Linger
+	if c.yieldGrace > 0 {
+		linger = min(linger, c.yieldGrace) // others wait for the server
+	}
+	c.readDeadline = now.Add(linger)
 }
 
 // Expire says that Deadline has passed.
@@ -304,6 +309,37 @@ func (c *Conn) WrapUp() {
 	if c.state == ReadHead && c.out == nil && (c.in == nil || len(c.in.b) == 0) {
 		c.state = Close
 	}
+}
+
+// Yield asks the connection to give way, within grace, to clients waiting
+// for the server (the serial model serves one connection at a time). From
+// now on its responses say Connection: close. If it is between requests — or
+// has sent nothing since accept — it has grace to start its next request,
+// which is then answered, and is closed when the grace passes (a new one's
+// grace runs from accept). A polite close drains for at most grace.
+// Closing a silent connection is allowed at any time (RFC 9112, 9.5); the
+// grace is there so that a request already on the wire is answered, not
+// reset.
+func (c *Conn) Yield(now time.Time, grace time.Duration) {
+	c.wrapUp = true
+	c.yieldGrace = grace
+	switch {
+	case c.state == Linger:
+		c.readDeadline = earliest(c.readDeadline, now.Add(grace))
+	case c.state == ReadHead && c.out == nil && (c.in == nil || len(c.in.b) == 0):
+		from := now
+		if c.r.n == 1 {
+			from = c.accept.Time
+		}
+		c.readDeadline = earliest(c.readDeadline, from.Add(grace))
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Abandon ends a connection that is waiting for input the model will no

@@ -20,11 +20,15 @@ func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 		if s.story != nil {
 			s.story.Reset() // the page shows each visitor the calls made for them
 		}
+		p.WatchQueue(nil)
 		if err := l.AcceptInto(&s.conn); err != nil {
 			if errors.Is(err, sock.ErrShutdown) {
 				return nil
 			}
 			return err
+		}
+		if s.yieldAfter > 0 {
+			p.WatchQueue(l) // every wait for this connection's input watches for the next client too
 		}
 		s.serve()
 	}
@@ -33,20 +37,33 @@ func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 // serial is the serial model: one listener, one connection at a time, and
 // the protocol state of that connection, all reused from one to the next.
 type serial struct {
-	srv   *httpconn.Server
-	waker *sock.Waker
-	story *page.Story
-	conn  sock.Conn
-	http  httpconn.Conn
+	srv    *httpconn.Server
+	poller *sock.Poller
+	story  *page.Story
+	conn   sock.Conn
+	http   httpconn.Conn
+
+	// Fairness: while another client waits in the accept queue, the
+	// connection being served gives way (httpconn.Conn.Yield) within
+	// yieldAfter. The waits for its input watch the queue; looked is when
+	// one last did, so that a connection that never lets the server wait
+	// (it pipelines) is checked on now and then.
+	yieldAfter time.Duration
+	yielded    bool
+	looked     time.Time
+	quiet      bool // the last wait ended for the queue: the connection had sent nothing
 }
 
 func newSerial(l *sock.Listener, p *sock.Poller, cfg Config) *serial {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
+	if cfg.YieldAfter == 0 {
+		cfg.YieldAfter = DefaultYieldAfter
+	}
 	srv := httpconn.NewServer(cfg.Config, httpconn.Model{Name: "serial", Wait: p.Strategy.String(), ListenFD: l.FD()})
 	p.Flusher = logFlusher{srv} // a quiet moment in any wait writes the access log
-	return &serial{srv: srv, waker: p.Waker, story: cfg.Story}
+	return &serial{srv: srv, poller: p, story: cfg.Story, yieldAfter: max(cfg.YieldAfter, 0)}
 }
 
 // serve carries the connection just accepted from its first request to
@@ -57,8 +74,9 @@ func newSerial(l *sock.Listener, p *sock.Poller, cfg Config) *serial {
 func (s *serial) serve() {
 	c, h := &s.conn, &s.http
 	h.Start(s.srv, c, time.Now())
+	s.yielded, s.looked, s.quiet = false, c.Accept.Time, false
 	for {
-		if s.waker.Woken() {
+		if s.poller.Waker.Woken() {
 			h.WrapUp() // stopping: the response in hand is the last
 		}
 		switch h.State() {
@@ -92,29 +110,44 @@ func (s *serial) serve() {
 }
 
 // read makes one read for the connection, waiting (up to the state's
-// deadline) until something has arrived.
+// deadline) until something has arrived — or until a client is queued
+// behind it, and then it yields.
 func (s *serial) read() {
 	c, h := &s.conn, &s.http
+	if s.yieldAfter > 0 && !s.yielded && time.Since(s.looked) >= s.yieldAfter && s.poller.PeekQueue() {
+		s.yield() // a busy connection has kept the server from looking for a while
+	}
 	c.SetReadDeadline(h.Deadline())
+	waits := c.Stats.Waits
 	var n int
 	var err error
 	switch {
 	case h.State() == httpconn.Linger:
 		n, err = c.ReadUnwoken(h.Room()) // a shutdown does not cut the drain short
-	case h.Idle():
-		// Everything the client sent is answered: it is most likely
-		// silent now, so wait first and read after, which saves the
-		// read(2) that would only have said EAGAIN.
+	case h.Idle(), s.quiet:
+		// Everything the client sent is answered (or the last wait said
+		// it has sent nothing): it is most likely silent now, so wait
+		// first and read after, which saves the read(2) that would only
+		// have said EAGAIN.
 		n, err = c.ReadWait(h.Room())
 	default:
 		n, err = c.Read(h.Room())
 	}
 	now := time.Now()
+	if c.Stats.Waits != waits || err == sock.ErrQueued {
+		s.looked = now // the wait watched the queue
+	}
+	s.quiet = err == sock.ErrQueued
+	if s.poller.Queued() && !s.yielded {
+		s.yield() // before the bytes are answered: the answer will say close
+	}
 	switch {
 	case err == nil:
 		h.Received(n, now)
 	case err == io.EOF:
 		h.EOF(now)
+	case err == sock.ErrQueued:
+		// Yielded above; read again, within the grace.
 	case errors.Is(err, sock.ErrTimeout):
 		h.Expire(now)
 	case errors.Is(err, sock.ErrShutdown):
@@ -122,6 +155,12 @@ func (s *serial) read() {
 	default:
 		h.Fail(err)
 	}
+}
+
+// yield makes the connection give way to the clients queued behind it.
+func (s *serial) yield() {
+	s.yielded = true
+	s.http.Yield(time.Now(), s.yieldAfter)
 }
 
 // logFlusher lets the serial model's waits flush the access log once they

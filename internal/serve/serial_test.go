@@ -8,11 +8,12 @@ import (
 	"time"
 )
 
-// The serial model: while one client holds the server, the next waits in
-// the accept queue; the idle timeout bounds how long.
+// The serial model, unfair (it never yields): while one client holds the
+// server, the next waits in the accept queue; the idle timeout bounds how
+// long.
 func TestSerialIdleTimeout(t *testing.T) {
 	const idle = 400 * time.Millisecond
-	ts := serialModel.start(t, settings{IdleTimeout: idle})
+	ts := serialModel.start(t, settings{IdleTimeout: idle, YieldAfter: -1})
 	a := ts.dial(t)
 	io.WriteString(a, get("/healthz"))
 	a.readResp(t, "GET")
@@ -28,9 +29,10 @@ func TestSerialIdleTimeout(t *testing.T) {
 	a.expectClosed(t) // the idle client was let go, silently
 }
 
-// A second client is served as soon as the first one leaves.
+// Unfair, a second client is served as soon as the first one leaves, and
+// not before.
 func TestSerialSecondAfterFirst(t *testing.T) {
-	ts := serialModel.start(t, settings{IdleTimeout: 10 * time.Second})
+	ts := serialModel.start(t, settings{IdleTimeout: 10 * time.Second, YieldAfter: -1})
 	a := ts.dial(t)
 	io.WriteString(a, get("/healthz"))
 	a.readResp(t, "GET")

@@ -26,6 +26,13 @@ type Config struct {
 	// when the Waker fires may take this long to finish. (The serial model
 	// has one response in flight, bounded by WriteTimeout.)
 	Grace time.Duration
+	// YieldAfter is how fair the serial model is: while other clients wait
+	// in the accept queue, the connection being served gives way — its
+	// responses say Connection: close, and it is closed once it has been
+	// silent (between requests, or since accept) for this long. Zero takes
+	// the default; negative never yields (every client waits for the one
+	// before it to finish, as the seed post's loop does).
+	YieldAfter time.Duration
 	// MaxConns caps the connections the epoll model holds open at once
 	// (0: no cap but the descriptor limit). At the cap it stops accepting:
 	// further clients wait in the kernel's accept queue, as they do in the
@@ -41,4 +48,5 @@ const (
 	DefaultIdleTimeout      = httpconn.DefaultIdleTimeout
 	DefaultEpollIdleTimeout = 60 * time.Second
 	DefaultGrace            = 10 * time.Second
+	DefaultYieldAfter       = 50 * time.Millisecond
 )

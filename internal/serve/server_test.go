@@ -53,7 +53,7 @@ func forEachModel(t *testing.T, test func(t *testing.T, m model)) {
 
 // settings are the parts of a serve.Config the tests choose.
 type settings struct {
-	HeaderTimeout, IdleTimeout, WriteTimeout, Linger, Grace time.Duration
+	HeaderTimeout, IdleTimeout, WriteTimeout, Linger, Grace, YieldAfter time.Duration
 
 	MaxConns   int
 	MaxBody    int64
@@ -72,7 +72,7 @@ func (s settings) config() serve.Config {
 			Linger: s.Linger, MaxBody: s.MaxBody,
 			Dir: s.Dir, FileCache: s.FileCache, LogHealthz: s.LogHealthz, Story: s.Story,
 		},
-		Grace: s.Grace, MaxConns: s.MaxConns,
+		Grace: s.Grace, MaxConns: s.MaxConns, YieldAfter: s.YieldAfter,
 	}
 }
 

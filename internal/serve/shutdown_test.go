@@ -38,9 +38,11 @@ func TestShutdownFinishesResponse(t *testing.T) {
 }
 
 // SIGTERM while one client idles on keep-alive and another is queued: the
-// idle one is let go, the queued one is not accepted, Serial returns.
+// idle one is let go, the queued one is not accepted, Serial returns. (The
+// first does not yield to the second here, or the second would be served
+// before the signal.)
 func TestShutdownStopsAccepting(t *testing.T) {
-	ts := serialModel.start(t, settings{IdleTimeout: 10 * time.Second})
+	ts := serialModel.start(t, settings{IdleTimeout: 10 * time.Second, YieldAfter: -1})
 	a := ts.dial(t)
 	io.WriteString(a, get("/healthz"))
 	a.readResp(t, "GET")

@@ -1,6 +1,7 @@
 package sock
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -102,7 +103,50 @@ type Poller struct {
 	// server writes its log in batches instead of once per request.
 	Flusher Flusher
 
-	args pollArgs
+	queue  *Listener // watched for clients waiting (WatchQueue); nil: not
+	queued bool      // a client was seen waiting there
+	args   pollArgs
+}
+
+// ErrQueued is returned by a wait that ended because a client is waiting in
+// the accept queue of the listener the Poller watches (WatchQueue).
+var ErrQueued = errors.New("a client is waiting in the accept queue")
+
+// WatchQueue makes the Poller's waits for a connection watch l, the
+// listener, too: one ppoll over the connection, the listener and the waker.
+// A wait for input that sees a client queued on l, and nothing else,
+// returns ErrQueued; from then on Queued says so, and the waits leave l out
+// (it stays readable until the next accept, and would end every wait at
+// once). Waits for room to write do not watch: a response that has started
+// is finished.
+// This is how the serial model learns that other clients wait for it,
+// without a system call of its own. nil stops watching. Spinning never
+// waits, so it never watches.
+func (p *Poller) WatchQueue(l *Listener) { p.queue, p.queued = l, false }
+
+// Queued reports whether a wait has seen a client waiting in the watched
+// listener's accept queue since WatchQueue.
+func (p *Poller) Queued() bool { return p.queued }
+
+// PeekQueue looks, without waiting, whether a client waits in the watched
+// listener's queue: a ppoll with a zero timeout. The serial model asks now
+// and then while a busy connection — one that pipelines, so that every read
+// finds bytes and no wait happens — keeps it from looking any other way.
+func (p *Poller) PeekQueue() bool {
+	if p.queue == nil || p.queued || p.Strategy == Spin {
+		return p.queued
+	}
+	fds := p.args.fds[:1]
+	fds[0] = unix.PollFd{Fd: int32(p.queue.fd), Events: unix.POLLIN}
+	p.args.ts = unix.Timespec{}
+	for {
+		n, err := ppollFunc(fds, &p.args.ts, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		p.queued = err == nil && n > 0
+		return p.queued
+	}
 }
 
 // Flusher is output held back until the server goes quiet.
@@ -116,7 +160,7 @@ type Flusher interface {
 // analysis cannot see through, so on the stack they would move to the heap,
 // one allocation per wait.
 type pollArgs struct {
-	fds [2]unix.PollFd
+	fds [3]unix.PollFd
 	ts  unix.Timespec
 }
 
@@ -124,8 +168,9 @@ type pollArgs struct {
 const IdleDelay = 100 * time.Millisecond
 
 // wait blocks until fd reports one of events, deadline passes (zero: no
-// deadline) or, if wakeable, the Waker fires. It returns nil when the caller
-// should retry its system call, ErrTimeout, ErrShutdown, or a ppoll error.
+// deadline), a client is queued on the watched listener (WatchQueue) or, if
+// wakeable, the Waker fires. It returns nil when the caller should retry its
+// system call, ErrTimeout, ErrQueued, ErrShutdown, or a ppoll error.
 //
 // A nil return does not promise success: POLLERR and POLLHUP are reported
 // whatever we asked for, and the retried call is what turns them into an
@@ -153,10 +198,14 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 	}
 	fds := &p.args.fds
 	fds[0] = unix.PollFd{Fd: int32(fd), Events: events}
-	n := 1
+	n, queue, waker := 1, -1, -1
+	if p.queue != nil && !p.queued && p.queue.fd != fd && events == unix.POLLIN {
+		fds[n] = unix.PollFd{Fd: int32(p.queue.fd), Events: unix.POLLIN}
+		queue, n = n, n+1
+	}
 	if w != nil {
-		fds[1] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
-		n = 2
+		fds[n] = unix.PollFd{Fd: int32(w.fd), Events: unix.POLLIN}
+		waker, n = n, n+1
 	}
 	for {
 		dl, idling := deadline, false
@@ -173,11 +222,17 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 		if err != nil {
 			return err
 		}
-		if n == 2 && fds[1].Revents != 0 {
+		if waker >= 0 && fds[waker].Revents != 0 {
 			return ErrShutdown
 		}
-		if fds[0].Revents != 0 {
-			return nil
+		if queue >= 0 && fds[queue].Revents != 0 {
+			p.queued = true
+		}
+		switch {
+		case fds[0].Revents != 0:
+			return nil // the fd is ready, and the caller learns of the queue from Queued
+		case p.queued:
+			return ErrQueued
 		}
 	}
 }
