@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -84,11 +85,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	traceTime := fs.Bool("trace-time", false, "with -trace: append each call's duration, as strace -T does")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	// The environment first, so that flags on the command line win.
+	// fromEnv remembers which values came from there, so that a message
+	// about a bad one names the variable the user set, not a flag they
+	// never typed.
 	var envErr error
+	fromEnv := map[string]string{}
 	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "version" {
+			return // a command, not a setting
+		}
 		name := envName(f.Name)
 		f.Usage += " [$" + name + "]"
-		if v, ok := os.LookupEnv(name); ok && envErr == nil && f.Name != "version" {
+		if v, ok := os.LookupEnv(name); ok && envErr == nil {
+			fromEnv[f.Name] = fmt.Sprintf("%s=%q", name, v)
 			if err := f.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("%s=%q: %v", name, v, err)
 			}
@@ -108,6 +117,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawserve: "+format+"\n", a...)
 		return status
 	}
+	set := map[string]bool{} // the flags given on the command line
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// opt names a setting as the user gave it: "-addr", or
+	// `RAWSERVE_ADDR="nonsense"` when it came from the environment.
+	opt := func(name string) string {
+		if e, ok := fromEnv[name]; ok && !set[name] {
+			return e
+		}
+		return "-" + name
+	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "rawserve", version())
 		return 0
@@ -117,26 +136,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	a, err := sock.ParseAddr(*addr)
 	if err != nil {
-		return fail(2, "-addr: %v", err)
+		return fail(2, "%s: %v", opt("addr"), err)
 	}
 	strategy, err := sock.ParseStrategy(*wait)
 	if err != nil {
-		return fail(2, "-wait: %v", err)
+		return fail(2, "%s: %v", opt("wait"), err)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if _, ok := os.LookupEnv(envName("idle-timeout")); ok {
-		set["idle-timeout"] = true
-	}
-	if !set["idle-timeout"] {
+	if !set["idle-timeout"] && fromEnv["idle-timeout"] == "" {
 		*idleTimeout = serve.DefaultIdleTimeout
 		if *model == "epoll" {
 			*idleTimeout = serve.DefaultEpollIdleTimeout
 		}
 	}
-	for name, d := range map[string]time.Duration{"-header-timeout": *headerTimeout, "-idle-timeout": *idleTimeout, "-write-timeout": *writeTimeout, "-grace": *grace} {
+	for name, d := range map[string]time.Duration{"header-timeout": *headerTimeout, "idle-timeout": *idleTimeout, "write-timeout": *writeTimeout, "grace": *grace} {
 		if d <= 0 {
-			return fail(2, "%s must be positive, not %v", name, d)
+			return fail(2, "%s must be positive, not %v", opt(name), d)
 		}
 	}
 	switch *model {
@@ -154,34 +168,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(2, "-yield-after applies to -model serial only: an event loop never makes one client wait for another")
 		}
 	default:
-		return fail(2, "-model: unknown model %q (want serial or epoll)", *model)
+		return fail(2, "%s: unknown model %q (want serial or epoll)", opt("model"), *model)
 	}
 	if *loops < 0 {
-		return fail(2, "-loops must be 0 (one per CPU) or positive, not %d", *loops)
+		return fail(2, "%s must be 0 (one per CPU) or positive, not %d", opt("loops"), *loops)
 	}
 	if *loops == 0 {
 		*loops = runtime.NumCPU()
 	}
 	if *yieldAfter < 0 {
-		return fail(2, "-yield-after must be 0 (never give way) or positive, not %v", *yieldAfter)
+		return fail(2, "%s must be 0 (never give way) or positive, not %v", opt("yield-after"), *yieldAfter)
 	}
 	if *yieldAfter == 0 {
 		*yieldAfter = -1 // serve.Config's "never"
 	}
 	if *maxConns < 0 {
-		return fail(2, "-max-conns must be 0 (no limit) or positive, not %d", *maxConns)
+		return fail(2, "%s must be 0 (no limit) or positive, not %d", opt("max-conns"), *maxConns)
 	}
 	if *list && *dir == "" {
 		return fail(2, "-list needs -dir: there is no directory to list")
 	}
 	if *fileCache < 0 {
-		return fail(2, "-file-cache must be 0 (off) or positive, not %v", *fileCache)
+		return fail(2, "%s must be 0 (off) or positive, not %v", opt("file-cache"), *fileCache)
 	}
 	if *fileCache > 0 && *dir == "" {
 		return fail(2, "-file-cache needs -dir: there are no files to cache")
 	}
 	if *backlog < 0 {
-		return fail(2, "-backlog must be 0 (the kernel's maximum) or positive, not %d", *backlog)
+		return fail(2, "%s must be 0 (the kernel's maximum) or positive, not %d", opt("backlog"), *backlog)
 	}
 	if (*traceFile != "" || *traceTime) && !*trace {
 		return fail(2, "-trace-file and -trace-time need -trace")
@@ -200,7 +214,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *traceFile != "" {
 			f, err := sock.CreateTraceFile(*traceFile)
 			if err != nil {
-				return fail(1, "-trace-file: %v", err)
+				return fail(1, "%s: %v", opt("trace-file"), err)
 			}
 			defer f.Close()
 			w = f
@@ -231,7 +245,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *dir != "" {
 		d, err := static.Open(*dir)
 		if err != nil {
-			return fail(1, "-dir: %v", err)
+			name := opt("dir")
+			if set["dir"] || fromEnv["dir"] == "" {
+				name += " " + strconv.Quote(*dir) // the variable's text shows it already
+			}
+			return fail(1, "%s: %v", name, err)
 		}
 		defer d.Close()
 		d.List = *list
@@ -311,7 +329,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// Written only now that listen(2) has succeeded: a client that
 		// waits for the file can connect at once.
 		if err := sock.WriteFile(*readyFile, []byte(where+"\n")); err != nil {
-			return fail(1, "-ready-file: %v", err)
+			return fail(1, "%s: %v", opt("ready-file"), err)
 		}
 		defer sock.Remove(*readyFile)
 	}

@@ -300,7 +300,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"-backlog", "-1"}, 2, "-backlog must be"},
 		{[]string{"-no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"serve"}, 2, `unexpected argument "serve"`},
-		{[]string{"-dir", "/no/such/dir"}, 1, "-dir: "},
+		{[]string{"-dir", "/no/such/dir"}, 1, `-dir "/no/such/dir": open`},
 		{[]string{"-list"}, 2, "-list needs -dir"},
 		{[]string{"-model", "threads"}, 2, `-model: unknown model "threads"`},
 		{[]string{"-file-cache", "1s"}, 2, "-file-cache needs -dir"},
