@@ -217,3 +217,26 @@ func TestWalkthrough(t *testing.T) {
 		})
 	}
 }
+
+// Every scenario is one the docs point to, and every one they point to
+// exists: the docs and the tool cannot drift apart.
+func TestDocsNameTheScenarios(t *testing.T) {
+	named := map[string]bool{}
+	for _, doc := range []string{"../../docs/walkthrough.md", "../../docs/models.md", "../../README.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile("`go run ./tools/rawtrace walkthrough ([a-z0-9-]+)`").FindAllStringSubmatch(string(b), -1) {
+			named[m[1]] = true
+			if _, ok := scenarioNamed(m[1]); !ok {
+				t.Errorf("%s names scenario %q, which rawtrace does not have", doc, m[1])
+			}
+		}
+	}
+	for _, s := range scenarios {
+		if !named[s.name] {
+			t.Errorf("no doc names scenario %s", s.name)
+		}
+	}
+}
