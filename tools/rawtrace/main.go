@@ -110,6 +110,10 @@ func newTool(out io.Writer) *tool {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() { tl.die("%v", <-sigs) }()
+	// A closed stdout (rawtrace … | head) makes writes fail instead of
+	// killing the run before it has cleaned up. (Notify, not Ignore: an
+	// ignored SIGPIPE would be rawserve's too, and the rst scenario shows it.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	return tl
 }
 
