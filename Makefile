@@ -62,23 +62,26 @@ bench-quick:
 	BENCH_COMMAND='make bench-quick' ./scripts/bench.sh quick
 
 # The five-minute classroom demo: rawserve under strace, three requests,
-# the server's own system calls annotated (needs strace and curl).
+# the server's own system calls annotated (needs strace). tools/rawtrace
+# runs this and the next two, and the walkthrough's scenarios:
+# go run ./tools/rawtrace walkthrough lists them.
+RAWTRACE = $(GO) run ./tools/rawtrace -bin $(BIN)
 demo: build
-	./scripts/demo.sh
+	$(RAWTRACE) demo
 
 # Regenerate the transcripts embedded in docs/ (<!-- transcript: NAME -->)
 # from a real run under strace; make test fails when they drift.
 docs: build
 	CGO_ENABLED=1 $(GO) test -count=1 -run '^TestDocsTranscripts$$' ./cmd/rawserve/ -update
 
-# What waiting saves: the same workload with -wait poll and -wait spin,
-# under strace -c (the table in docs/models.md).
+# What waiting saves: the same workload with -wait poll, -wait spin and
+# -model epoll, under strace -c (the table in docs/models.md).
 models: build
-	./scripts/models.sh
+	$(RAWTRACE) models
 
 # Regenerate docs/syscalls.md: strace -c over a fixed number of requests.
 syscalls: build
-	./scripts/syscalls.sh > docs/syscalls.md
+	$(RAWTRACE) syscalls -o docs/syscalls.md
 
 clean:
 	rm -rf bin

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -78,12 +77,10 @@ func TestDocsTranscripts(t *testing.T) {
 // transcripts runs the script and returns each named transcript.
 func transcripts(t *testing.T) map[string]string {
 	t.Helper()
-	trace := filepath.Join(t.TempDir(), "strace.out")
-	s := runServer(t, "strace", "-f", "-qq", "-o", trace,
-		"-e", "trace=eventfd2,openat,read,write,close,socket,setsockopt,bind,listen,accept4,ppoll,shutdown",
-		binary, "-addr", "127.0.0.1:0", "-quiet")
+	s, trace := underStrace(t, []string{"eventfd2", "openat", "read", "write", "close", "socket", "setsockopt", "bind", "listen", "accept4", "ppoll", "shutdown"},
+		"-addr", "127.0.0.1:0", "-quiet")
 	dial := func() net.Conn {
-		c, err := net.Dial("tcp", s.addr)
+		c, err := net.Dial("tcp", s.Ready())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,23 +118,18 @@ func transcripts(t *testing.T) map[string]string {
 	io.Copy(io.Discard, b)
 	b.Close()
 	settle()
-	syscall.Kill(s.child(t), syscall.SIGTERM)
-	if code := s.wait(t, 10*time.Second); code != 0 {
-		t.Fatalf("exit %d under strace\n%s", code, s.stderr)
-	}
-
-	calls := parseStrace(t, trace)
+	calls := stopTraced(t, s, trace)
 	// Roles: the waker is the first eventfd2, the listener the first
 	// socket, connections what accept4 returns.
 	waker, lfd := -1, -1
 	start := -1
 	for i, c := range calls {
-		if c.name == "eventfd2" && waker < 0 {
-			waker, _ = strconv.Atoi(c.result)
+		if c.Name == "eventfd2" && waker < 0 {
+			waker = c.Ret()
 			start = i
 		}
-		if c.name == "socket" && lfd < 0 {
-			lfd, _ = strconv.Atoi(c.result)
+		if c.Name == "socket" && lfd < 0 {
+			lfd = c.Ret()
 		}
 	}
 	if waker < 0 || lfd < 0 {
@@ -149,52 +141,48 @@ func transcripts(t *testing.T) map[string]string {
 	conns, nconn := map[int]int{}, 0
 	phase := "listening"
 	for _, c := range calls[start:] {
-		if strings.HasPrefix(c.result, "? ERESTART") {
+		if strings.HasPrefix(c.Errno(), "ERESTART") {
 			// A signal landed during the call (the Go runtime's SIGURG,
 			// when it pleases): the kernel restarted it, or the wrapper
 			// retried it, and strace shows that call on the next line.
 			// Whether it happens is timing, not code: leave it out.
 			continue
 		}
-		fd := c.fd
-		if c.name == "ppoll" {
-			fd = pollFD(c.args)
-		}
-		line := norm(c.text())
+		fd := c.FD()
+		line := norm(c.String())
 		switch {
 		case phase == "listening":
-			if c.name == "write" { // stderr's listening line: start-up is over
+			if c.Name == "write" { // stderr's listening line: start-up is over
 				phase = "accepting"
 				continue
 			}
 			listening = append(listening, line)
-		case c.name == "write" && fd == 2:
-			if strings.Contains(c.args, "shutting") { // strace shows 32 characters: "shutting d"...
+		case c.Name == "write" && fd == 2:
+			if strings.Contains(c.Args, "shutting") { // strace shows 32 characters: "shutting d"...
 				phase = "shutdown"
 			}
 			continue
-		case fd == waker && c.name == "write":
+		case fd == waker && c.Name == "write":
 			// The signal goroutine's write comes first in the story,
 			// whichever thread strace saw finish first.
 			shutdown = append([]string{line}, shutdown...)
 			continue
-		case fd == waker || phase == "shutdown" && (fd == lfd || c.name == "close"):
+		case fd == waker || phase == "shutdown" && (fd == lfd || c.Name == "close"):
 			if phase == "shutdown" {
 				shutdown = append(shutdown, line)
 			}
 			continue
 		case fd == lfd:
-			if c.name == "accept4" && !strings.Contains(c.result, "EAGAIN") {
+			if n := c.Ret(); c.Name == "accept4" && n >= 0 {
 				nconn++
-				n, _ := strconv.Atoi(c.result)
 				conns[n] = nconn
 			}
 			switch {
 			case nconn <= 1 && len(accepting) < 3:
 				accepting = append(accepting, line) // EAGAIN, ppoll, the first connection
-			case nconn == 2 && c.name == "accept4":
+			case nconn == 2 && c.Name == "accept4":
 				keepalive = append(keepalive, line)
-			case nconn == 3 && c.name == "accept4":
+			case nconn == 3 && c.Name == "accept4":
 				closing = append(closing, line)
 			}
 		case conns[fd] == 2:
@@ -202,7 +190,7 @@ func transcripts(t *testing.T) map[string]string {
 		case conns[fd] == 3:
 			closing = append(closing, line)
 		}
-		if c.name == "close" && conns[fd] > 0 {
+		if c.Name == "close" && conns[fd] > 0 {
 			delete(conns, fd)
 		}
 	}

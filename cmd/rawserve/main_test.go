@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/strace"
 )
 
 // The tests run the real binary, built once, as a user would.
@@ -127,20 +129,14 @@ func (s *server) wait(t *testing.T, within time.Duration) int {
 	return 0
 }
 
-// child returns the PID of the process a wrapper (strace, unshare) started.
+// child returns the PID of the process a wrapper (unshare, sh) started.
 func (s *server) child(t *testing.T) int {
 	t.Helper()
-	pid := s.cmd.Process.Pid
-	for i := 0; i < 200; i++ {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-		var child int
-		if _, err := fmt.Sscan(string(b), &child); err == nil {
-			return child
-		}
-		time.Sleep(10 * time.Millisecond)
+	pid, err := strace.Child(s.cmd.Process.Pid, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no child of %d found", pid)
-	return 0
+	return pid
 }
 
 func (s *server) get(t *testing.T, path string) (int, string) {

@@ -6,11 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/strace"
 )
 
 // The post says Go's accept "is blocking": the net package "continues to
@@ -34,11 +35,11 @@ func TestGoNetParksInEpoll(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	trace := filepath.Join(t.TempDir(), "strace.out")
-	cmd := exec.Command("strace", "-f", "-o", trace, hello, addr)
-	if err := cmd.Start(); err != nil {
+	p, err := strace.Start(strace.Config{Program: hello, Args: []string{addr}, Output: trace})
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	t.Cleanup(p.Kill)
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	served := 0
 	for deadline := time.Now().Add(10 * time.Second); served < 3 && time.Now().Before(deadline); {
@@ -53,26 +54,27 @@ func TestGoNetParksInEpoll(t *testing.T) {
 	if served < 3 {
 		t.Fatalf("net/http hello answered %d requests", served)
 	}
-	server := (&server{cmd: cmd}).child(t)
-	syscall.Kill(server, syscall.SIGKILL)
-	cmd.Wait()
-
-	calls := parseStrace(t, trace)
+	p.Signal(syscall.SIGKILL)
+	p.Wait(10 * time.Second)
+	calls, err := strace.Read(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
 	lfd := -1
 	var accepts, eagains, parked int
 	for _, c := range calls {
-		if c.name == "accept4" {
+		if c.Name == "accept4" {
 			if lfd < 0 {
-				lfd = c.fd
+				lfd = c.FD()
 			}
-			if c.fd == lfd {
+			if c.FD() == lfd {
 				accepts++
-				if strings.Contains(c.result, "EAGAIN") {
+				if c.Errno() == "EAGAIN" {
 					eagains++
 				}
 			}
 		}
-		if c.name == "epoll_pwait" && strings.Contains(c.args, ", -1, ") && eagains > 0 {
+		if c.Name == "epoll_pwait" && strings.Contains(c.Args, ", -1, ") && eagains > 0 {
 			parked++
 		}
 	}
@@ -92,21 +94,21 @@ func TestGoNetParksInEpoll(t *testing.T) {
 		// The listener is the last socket() to return its fd before the
 		// first accept4: Go probes with sockets of its own first, and fd
 		// numbers are reused once those are closed.
-		var listener *call
+		var listener *strace.Call
 		for i := range calls {
 			c := &calls[i]
-			if c.name == "accept4" {
+			if c.Name == "accept4" {
 				break
 			}
-			if c.name == "socket" && c.result == strconv.Itoa(lfd) {
+			if c.Name == "socket" && c.Ret() == lfd {
 				listener = c
 			}
 		}
 		if listener == nil {
 			t.Fatalf("no socket() call returned the listener's fd %d", lfd)
 		}
-		if !strings.Contains(listener.args, "IPPROTO_MPTCP") {
-			t.Errorf("the listener: %s; want IPPROTO_MPTCP", listener.line)
+		if !strings.Contains(listener.Args, "IPPROTO_MPTCP") {
+			t.Errorf("the listener: %s; want IPPROTO_MPTCP", listener.Line())
 		}
 	})
 }

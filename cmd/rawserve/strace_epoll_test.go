@@ -6,13 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/strace"
 )
 
 // TestStraceEpoll runs the epoll model under real strace: the calls the
@@ -22,8 +22,7 @@ import (
 // idle server sleeping in one epoll_pwait with no timeout.
 func TestStraceEpoll(t *testing.T) {
 	needStrace(t)
-	trace := filepath.Join(t.TempDir(), "strace.out")
-	s := runServer(t, "strace", "-f", "-o", trace, binary, "-model", "epoll", "-addr", "127.0.0.1:0", "-quiet")
+	s, trace := underStrace(t, nil, "-model", "epoll", "-addr", "127.0.0.1:0", "-quiet")
 
 	const conns, perConn = 16, 50
 	var wg sync.WaitGroup
@@ -32,7 +31,7 @@ func TestStraceEpoll(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := net.Dial("tcp", s.addr)
+			c, err := net.Dial("tcp", s.Ready())
 			if err != nil {
 				errs <- err
 				return
@@ -56,23 +55,19 @@ func TestStraceEpoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond) // idle: every connection closed
-	syscall.Kill(s.child(t), syscall.SIGTERM)
-	if code := s.wait(t, 10*time.Second); code != 0 {
-		t.Fatalf("exit %d under strace\n%s", code, s.stderr)
-	}
-	calls := parseStrace(t, trace)
+	calls := stopTraced(t, s, trace)
 
 	// No ppoll: the loop waits in epoll_pwait only.
 	epfd, lfd := -1, -1
 	for _, c := range calls {
-		if c.name == "ppoll" {
-			t.Errorf("a ppoll in the epoll model: %s", c.line)
+		if c.Name == "ppoll" {
+			t.Errorf("a ppoll in the epoll model: %s", c.Line())
 		}
-		if c.name == "epoll_create1" && epfd < 0 {
-			fmt.Sscan(c.result, &epfd)
+		if c.Name == "epoll_create1" && epfd < 0 {
+			epfd = c.Ret()
 		}
-		if c.name == "listen" && lfd < 0 {
-			lfd = c.fd
+		if c.Name == "listen" && lfd < 0 {
+			lfd = c.FD()
 		}
 	}
 	if epfd < 0 || lfd < 0 {
@@ -102,7 +97,7 @@ func TestStraceEpoll(t *testing.T) {
 		if conn != "" {
 			re = regexp.MustCompile(strings.ReplaceAll(re.String(), "CONN", conn))
 		}
-		if m := re.FindStringSubmatch(c.text()); m != nil {
+		if m := re.FindStringSubmatch(c.String()); m != nil {
 			if len(m) > 1 && m[1] != "" {
 				conn = m[1]
 			}
@@ -120,25 +115,24 @@ func TestStraceEpoll(t *testing.T) {
 	started := false
 	lastClose := -1
 	for i, c := range calls {
-		if c.name == "accept4" && c.fd == lfd {
+		if c.Name == "accept4" && c.FD() == lfd {
 			started = true
-			var fd int
-			if _, err := fmt.Sscan(c.result, &fd); err == nil {
+			if fd := c.Ret(); fd >= 0 {
 				live[fd] = true
 			}
 		}
 		if !started {
 			continue
 		}
-		mine := c.fd == epfd || c.fd == lfd || live[c.fd]
+		mine := c.FD() == epfd || c.FD() == lfd || live[c.FD()]
 		switch {
 		case !mine:
-		case c.name == "setsockopt", c.name == "getsockopt", c.name == "getsockname", c.name == "fstat", c.name == "fcntl":
-			t.Errorf("per-connection %s: %s", c.name, c.line)
-		case c.name == "epoll_pwait", c.name == "read", c.name == "write", c.name == "accept4", c.name == "epoll_ctl", c.name == "close":
-			count[c.name]++
-			if c.name == "close" && live[c.fd] {
-				delete(live, c.fd)
+		case c.Name == "setsockopt", c.Name == "getsockopt", c.Name == "getsockname", c.Name == "fstat", c.Name == "fcntl":
+			t.Errorf("per-connection %s: %s", c.Name, c.Line())
+		case c.Name == "epoll_pwait", c.Name == "read", c.Name == "write", c.Name == "accept4", c.Name == "epoll_ctl", c.Name == "close":
+			count[c.Name]++
+			if c.Name == "close" && live[c.FD()] {
+				delete(live, c.FD())
 				lastClose = i
 			}
 		}
@@ -155,13 +149,13 @@ func TestStraceEpoll(t *testing.T) {
 
 	// Idle: after the last connection closed, one epoll_pwait with no
 	// timeout, until SIGTERM's write to the eventfd ends it.
-	var idle []call
+	var idle []strace.Call
 	for _, c := range calls[lastClose+1:] {
-		if c.name == "epoll_pwait" {
+		if c.Name == "epoll_pwait" {
 			idle = append(idle, c)
 		}
 	}
-	if len(idle) != 1 || !strings.Contains(idle[0].args, ", -1, NULL, 0") {
+	if len(idle) != 1 || !strings.Contains(idle[0].Args, ", -1, NULL, 0") {
 		t.Errorf("idle: want one epoll_pwait with timeout -1 after the last close, got:\n%s", lines(idle))
 	}
 }

@@ -7,74 +7,53 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/strace"
 )
 
 // needStrace skips the test, saying why, unless strace can trace here.
 func needStrace(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Skip("strace is not installed (.ci/run installs it)")
-	}
-	if out, err := exec.Command("strace", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
-		t.Skipf("ptrace is not permitted here: %v %s", err, out)
+	if err := strace.Available(); err != nil {
+		t.Skipf("%v (.ci/run installs it)", err)
 	}
 }
 
-// call is one completed system call from strace's output.
-type call struct {
-	name, args, result string
-	fd                 int // the first argument, when it is a number
-	line               string
-}
-
-var (
-	straceLine = regexp.MustCompile(`^\d+\s+(\w+)\((.*)\)\s+= (.*)$`)
-	unfinished = regexp.MustCompile(`^(\d+)\s+(.*) <unfinished \.\.\.>$`)
-	resumed    = regexp.MustCompile(`^(\d+)\s+<\.\.\. \w+ resumed>(.*)$`)
-)
-
-// parseStrace reads `strace -f` output, joining calls that strace split
-// across threads ("<unfinished ...>" … "<... ppoll resumed>").
-func parseStrace(t *testing.T, path string) []call {
+// underStrace starts the test's rawserve with args under strace -f, tracing
+// the calls named (none: every call), and returns it once it listens (its
+// address is p.Ready()), with the path of the trace. It is killed, if still
+// running, when the test ends.
+func underStrace(t *testing.T, calls []string, args ...string) (p *strace.Process, trace string) {
 	t.Helper()
-	f, err := os.Open(path)
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	trace = filepath.Join(dir, "strace.out")
+	p, err := strace.Start(strace.Config{
+		Program: binary, Args: append([]string{"-ready-file", ready}, args...),
+		Output: trace, Calls: calls, ReadyFile: ready,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	pending := map[string]string{}
-	var calls []call
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		l := sc.Text()
-		if m := unfinished.FindStringSubmatch(l); m != nil {
-			pending[m[1]] = m[1] + " " + m[2]
-			continue
-		}
-		if m := resumed.FindStringSubmatch(l); m != nil {
-			l = pending[m[1]] + m[2]
-			delete(pending, m[1])
-		}
-		m := straceLine.FindStringSubmatch(l)
-		if m == nil {
-			continue // signals, exits
-		}
-		c := call{name: m[1], args: m[2], result: m[3], fd: -1, line: l}
-		if first, _, _ := strings.Cut(c.args, ","); first != "" {
-			if n, err := strconv.Atoi(first); err == nil {
-				c.fd = n
-			}
-		}
-		calls = append(calls, c)
+	t.Cleanup(p.Kill)
+	return p, trace
+}
+
+// stopTraced sends rawserve (not strace) SIGTERM, wants it to exit 0, and
+// returns the calls strace saw.
+func stopTraced(t *testing.T, p *strace.Process, trace string) []strace.Call {
+	t.Helper()
+	if code, err := p.Stop(10 * time.Second); code != 0 || err != nil {
+		t.Fatalf("exit %d under strace (%v)\n%s", code, err, p.Stderr())
+	}
+	calls, err := strace.Read(trace)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return calls
 }
@@ -84,19 +63,18 @@ func parseStrace(t *testing.T, path string) []call {
 // sets (keep-alive: one read, one write, at most one wait; close: accept4,
 // read, write, close, plus waits) — no per-request setsockopt,
 // getsockopt, getsockname or fstat. Only the server's own calls are counted:
-// those on the listener's and the connections' fds.
+// those on the descriptors it made (strace.Own).
 func TestStrace(t *testing.T) {
 	needStrace(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file body\n"), 0o644)
-	trace := filepath.Join(t.TempDir(), "strace.out")
-	s := runServer(t, "strace", "-f", "-o", trace, binary, "-addr", "127.0.0.1:0", "-quiet", "-dir", dir)
+	s, trace := underStrace(t, nil, "-addr", "127.0.0.1:0", "-quiet", "-dir", dir)
 
 	const keepAlive, closing = 20, 10
 	// Let the server go idle first: its accept4 says EAGAIN and it waits
 	// in ppoll before the first client comes, whatever the machine's load.
 	time.Sleep(200 * time.Millisecond)
-	c, err := net.Dial("tcp", s.addr)
+	c, err := net.Dial("tcp", s.Ready())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +89,7 @@ func TestStrace(t *testing.T) {
 	}
 	c.Close()
 	for i := 0; i < closing; i++ {
-		c, err := net.Dial("tcp", s.addr)
+		c, err := net.Dial("tcp", s.Ready())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,17 +98,13 @@ func TestStrace(t *testing.T) {
 		c.Close()
 	}
 	time.Sleep(100 * time.Millisecond)
-	syscall.Kill(s.child(t), syscall.SIGTERM) // rawserve, not strace
-	if code := s.wait(t, 10*time.Second); code != 0 {
-		t.Fatalf("exit %d under strace\n%s", code, s.stderr)
-	}
-	calls := parseStrace(t, trace)
+	calls := stopTraced(t, s, trace)
 
 	// The serial model has no poller of its own but ppoll, and wakes no
 	// other (os.ReadFile, for one, would start the Go runtime's epoll).
 	for _, c := range calls {
-		if strings.HasPrefix(c.name, "epoll_") {
-			t.Errorf("an epoll call in the serial model: %s", c.line)
+		if strings.HasPrefix(c.Name, "epoll_") {
+			t.Errorf("an epoll call in the serial model: %s", c.Line())
 		}
 	}
 
@@ -138,8 +112,8 @@ func TestStrace(t *testing.T) {
 	lfd := -1
 	var i int
 	for i = range calls {
-		if calls[i].name == "socket" && strings.Contains(calls[i].args, "AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP") {
-			lfd, _ = strconv.Atoi(calls[i].result)
+		if calls[i].Name == "socket" && strings.Contains(calls[i].Args, "AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP") {
+			lfd = calls[i].Ret()
 			break
 		}
 	}
@@ -149,8 +123,8 @@ func TestStrace(t *testing.T) {
 	// The listener's next calls (other threads' calls interleave).
 	var setup []string
 	for _, c := range calls[i+1:] {
-		if c.fd == lfd && len(setup) < 4 {
-			setup = append(setup, c.text())
+		if c.FD() == lfd && len(setup) < 4 {
+			setup = append(setup, c.String())
 		}
 	}
 	for j, w := range []string{
@@ -164,27 +138,17 @@ func TestStrace(t *testing.T) {
 		}
 	}
 
-	// From the first accept4 on, every call on the listener or on an
-	// accepted socket, and every ppoll on one of them.
-	conns := map[int]bool{}
-	var served []call
-	accepting := false
-	for _, c := range calls[i+1:] {
-		if c.name == "accept4" && c.fd == lfd {
-			accepting = true
-			if n, err := strconv.Atoi(c.result); err == nil {
-				conns[n] = true
-			}
-		}
-		if !accepting {
+	// From the first accept4 on, the server's own calls: on the listener,
+	// the waker, an accepted socket (a ppoll: the first fd of its set).
+	var served []strace.Call
+	for _, c := range strace.Own(calls) {
+		if len(served) == 0 && (c.Name != "accept4" || c.FD() != lfd) {
 			continue
 		}
-		if c.fd == lfd || conns[c.fd] || c.name == "ppoll" && conns[pollFD(c.args)] || c.name == "ppoll" && pollFD(c.args) == lfd {
-			served = append(served, c)
-			switch c.name {
-			case "setsockopt", "getsockopt", "getsockname", "getpeername", "fstat", "newfstatat", "fcntl":
-				t.Errorf("per-connection %s: %s", c.name, c.line)
-			}
+		served = append(served, c)
+		switch c.Name {
+		case "setsockopt", "getsockopt", "getsockname", "getpeername", "fstat", "newfstatat", "fcntl":
+			t.Errorf("per-connection %s: %s", c.Name, c.Line())
 		}
 	}
 
@@ -204,7 +168,7 @@ func TestStrace(t *testing.T) {
 		if k == len(seq) {
 			break
 		}
-		text := c.text()
+		text := c.String()
 		re := seq[k]
 		if conn != "" {
 			re = regexp.MustCompile(strings.ReplaceAll(re.String(), "CONN", conn))
@@ -231,22 +195,20 @@ func TestStrace(t *testing.T) {
 	pending := 0
 	for _, c := range served {
 		switch {
-		case c.name == "accept4":
+		case c.Name == "accept4":
 			pending++
-			if n, err := strconv.Atoi(c.result); err == nil {
+			if n := c.Ret(); n >= 0 {
 				live[n] = &count{accept4: pending}
 				all = append(all, live[n])
 				pending = 0
 			}
-		case c.name == "ppoll":
-			if p := live[pollFD(c.args)]; p != nil {
+		case live[c.FD()] != nil:
+			p := live[c.FD()]
+			switch c.Name {
+			case "ppoll":
 				p.ppoll++
-			}
-		case live[c.fd] != nil:
-			p := live[c.fd]
-			switch c.name {
 			case "read":
-				if strings.Contains(c.result, "EAGAIN") {
+				if c.Errno() == "EAGAIN" {
 					p.again++
 				} else {
 					p.read++
@@ -257,7 +219,7 @@ func TestStrace(t *testing.T) {
 				p.shutdown++
 			case "close":
 				p.close++
-				delete(live, c.fd)
+				delete(live, c.FD())
 			}
 		}
 	}
@@ -280,26 +242,15 @@ func TestStrace(t *testing.T) {
 	}
 }
 
-// text is the call as strace prints it, without the pid and without the
-// padding strace adds before " = " to align short lines.
-func (c call) text() string { return c.name + "(" + c.args + ") = " + c.result }
-
-// pollFD is the first fd in a ppoll's set: the one the server waits on.
-func pollFD(args string) int {
-	var fd int
-	if _, err := fmt.Sscanf(args, "[{fd=%d,", &fd); err != nil {
-		return -1
-	}
-	return fd
-}
-
-func lines(cs []call) string {
+// lines lists calls for a failure message, each cut at 160 bytes.
+func lines(cs []strace.Call) string {
 	var b strings.Builder
 	for _, c := range cs {
-		if len(c.line) > 160 {
-			c.line = c.line[:160]
+		l := c.Line()
+		if len(l) > 160 {
+			l = l[:160]
 		}
-		b.WriteString(c.line + "\n")
+		b.WriteString(l + "\n")
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/strace"
 )
 
 // narrated is the set of system calls -trace narrates (x/sys makes unlink
@@ -31,12 +34,12 @@ var narrated = map[string]bool{
 // key is what must agree between strace and the narration for each call:
 // its name, its first argument (the fd, or AT_FDCWD, AF_INET...; for ppoll
 // the first fd of the set) and its result, a number or an errno name.
-func (c call) key() string {
-	first, _, _ := strings.Cut(c.args, ",")
-	if c.name == "ppoll" {
-		first = strconv.Itoa(pollFD(c.args))
+func key(c strace.Call) string {
+	first, _, _ := strings.Cut(c.Args, ",")
+	if c.Name == "ppoll" {
+		first = strconv.Itoa(c.FD())
 	}
-	return c.name + " " + first + " " + c.res()
+	return c.Name + " " + first + " " + res(c)
 }
 
 // res is the result without strace's explanation: "7", "0", "EAGAIN". A
@@ -44,22 +47,20 @@ func (c call) key() string {
 // restarted if no handler)", the kernel's internal code; the Go runtime has
 // a handler for every signal, so the program gets EINTR, which is what the
 // narration says.
-func (c call) res() string {
-	f := strings.Fields(c.result)
-	switch {
-	case len(f) >= 2 && (f[0] == "-1" || f[0] == "?"):
-		if f[1] == "ERESTARTNOHAND" {
-			return "EINTR"
-		}
-		return f[1]
-	case len(f) >= 1:
-		return f[0]
+func res(c strace.Call) string {
+	switch e := c.Errno(); e {
+	case "ERESTARTNOHAND":
+		return "EINTR"
+	case "":
+		v, _, _ := strings.Cut(c.Result, " ")
+		return v
+	default:
+		return e
 	}
-	return c.result
 }
 
 // serverCalls applies the filter rule to strace's calls (already joined
-// across "<unfinished ...>" and "<... resumed>" by parseStrace):
+// across "<unfinished ...>" and "<... resumed>" by strace.Read):
 //
 //  1. Everything before the openat of the -trace-file is dropped: the Go
 //     runtime's start-up (reads of /sys/kernel/mm/transparent_hugepage and of
@@ -70,9 +71,10 @@ func (c call) res() string {
 //  3. Of those, a call is kept only when it makes a server fd (socket,
 //     eventfd2, accept4, openat, openat2 — an openat from AT_FDCWD or from a
 //     server fd) or its first argument is one (for ppoll, the first fd of
-//     its set), counted from the call that returned it to its close. That
-//     drops the writes to the trace file's own fd, which is never a server
-//     fd, and those to stderr (the start-up and shutdown lines).
+//     its set), counted from the call that returned it to its close: the
+//     rule of strace.Own. That drops the writes to the trace file's own fd,
+//     which is never a server fd, and those to stderr (the start-up and
+//     shutdown lines).
 //  4. A call that strace shows ending in "? ERESTARTSYS" or
 //     "? ERESTARTNOINTR" is dropped: a signal arrived during it (the
 //     runtime's SIGURG, often) and, the runtime's handlers being
@@ -80,11 +82,11 @@ func (c call) res() string {
 //     seeing it return. strace shows the restarted call on a line of its
 //     own; the narration, which sees calls return, has only that one.
 //     ("? ERESTARTNOHAND" does reach the program, as EINTR: see res.)
-func serverCalls(t *testing.T, calls []call, traceFile string) []call {
+func serverCalls(t *testing.T, calls []strace.Call, traceFile string) []strace.Call {
 	t.Helper()
 	start := -1
 	for i, c := range calls {
-		if c.name == "openat" && strings.Contains(c.args, strconv.Quote(traceFile)) {
+		if c.Name == "openat" && strings.Contains(c.Args, strconv.Quote(traceFile)) {
 			start = i + 1
 			break
 		}
@@ -92,55 +94,28 @@ func serverCalls(t *testing.T, calls []call, traceFile string) []call {
 	if start < 0 {
 		t.Fatalf("strace shows no openat of %s", traceFile)
 	}
-	fds := map[int]bool{}
-	var kept []call
+	var narratable []strace.Call
 	for _, c := range calls[start:] {
-		if !narrated[c.name] || strings.HasPrefix(c.result, "? ERESTARTSYS") || strings.HasPrefix(c.result, "? ERESTARTNOINTR") {
-			continue
-		}
-		first, _, _ := strings.Cut(c.args, ",")
-		switch {
-		case c.name == "socket" || c.name == "eventfd2" || c.name == "epoll_create1" || first == "AT_FDCWD":
-		case c.name == "ppoll":
-			if !fds[pollFD(c.args)] {
-				continue
-			}
-		case !fds[c.fd]:
-			continue
-		}
-		kept = append(kept, c)
-		switch c.name {
-		case "socket", "eventfd2", "accept4", "openat", "openat2", "epoll_create1":
-			if n, err := strconv.Atoi(c.result); err == nil {
-				fds[n] = true
-			}
-		case "close":
-			delete(fds, c.fd)
+		if narrated[c.Name] && c.Errno() != "ERESTARTSYS" && c.Errno() != "ERESTARTNOINTR" {
+			narratable = append(narratable, c)
 		}
 	}
-	return kept
+	return strace.Own(narratable)
 }
 
-// parseNarration reads -trace output with the strace parser: the lines are
-// strace's without the thread id, so each gets one.
-func parseNarration(t *testing.T, path string) []call {
+// parseNarration reads -trace output with strace's parser: the lines are
+// strace's, without a thread id.
+func parseNarration(t *testing.T, path string) []strace.Call {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var withPid strings.Builder
-	for _, l := range strings.SplitAfter(string(b), "\n") {
-		if l != "" {
-			withPid.WriteString("1 " + l)
-		}
-	}
-	p := filepath.Join(t.TempDir(), "narration")
-	if err := os.WriteFile(p, []byte(withPid.String()), 0o644); err != nil {
+	calls, err := strace.Parse(bytes.NewReader(b))
+	if err != nil {
 		t.Fatal(err)
 	}
-	calls := parseStrace(t, p)
-	if n := strings.Count(string(b), "\n"); len(calls) != n {
+	if n := bytes.Count(b, []byte("\n")); len(calls) != n {
 		t.Errorf("%d of the %d narrated lines parse as strace lines", len(calls), n)
 	}
 	return calls
@@ -149,9 +124,9 @@ func parseNarration(t *testing.T, path string) []call {
 // apart takes the waker's write out of the sequence: it is made by the
 // signal goroutine while the serving loop sits in ppoll, so whether strace
 // and the narration see the write or the ppoll's return first is a race.
-func apart(cs []call, wakerFD int) (rest, wakes []call) {
+func apart(cs []strace.Call, wakerFD int) (rest, wakes []strace.Call) {
 	for _, c := range cs {
-		if c.name == "write" && c.fd == wakerFD {
+		if c.Name == "write" && c.FD() == wakerFD {
 			wakes = append(wakes, c)
 		} else {
 			rest = append(rest, c)
@@ -183,16 +158,15 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	}
 	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
 	tmp := t.TempDir()
-	straceOut, narration := filepath.Join(tmp, "strace.out"), filepath.Join(tmp, "trace.out")
-	args := []string{"strace", "-f", "-o", straceOut, binary,
-		"-trace", "-trace-file", narration, "-dir", dir, "-addr", "127.0.0.1:0", "-quiet", "-model", model}
+	narration := filepath.Join(tmp, "trace.out")
+	args := []string{"-trace", "-trace-file", narration, "-dir", dir, "-addr", "127.0.0.1:0", "-quiet", "-model", model}
 	if model == "epoll" {
 		args = append(args, "-file-cache", "1h")
 	}
-	s := runServer(t, args...)
+	s, straceOut := underStrace(t, nil, args...)
 
 	dial := func() (net.Conn, *bufio.Reader) {
-		c, err := net.Dial("tcp", s.addr)
+		c, err := net.Dial("tcp", s.Ready())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,41 +223,36 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	c.Close()
 
 	time.Sleep(100 * time.Millisecond)
-	syscall.Kill(s.child(t), syscall.SIGTERM) // rawserve, not strace
-	if code := s.wait(t, 10*time.Second); code != 0 {
-		t.Fatalf("exit %d under strace\n%s", code, s.stderr)
-	}
-
+	all := stopTraced(t, s, straceOut)
 	told := parseNarration(t, narration)
-	all := parseStrace(t, straceOut)
-	epfd := "none"
+	epfd := -1
 	for _, c := range told {
-		if c.name == "epoll_create1" {
-			epfd = c.result
+		if c.Name == "epoll_create1" {
+			epfd = c.Ret()
 		}
 	}
 	for _, c := range all {
-		if first, _, _ := strings.Cut(c.args, ","); strings.HasPrefix(c.name, "epoll_") && c.name != "epoll_create1" && first != epfd {
-			t.Errorf("narrating woke the Go runtime's epoll poller: %s", c.line)
+		if strings.HasPrefix(c.Name, "epoll_") && c.Name != "epoll_create1" && c.FD() != epfd {
+			t.Errorf("narrating woke the Go runtime's epoll poller: %s", c.Line())
 		}
 	}
 	seen := serverCalls(t, all, narration)
 	wakerFD := -1
 	for _, c := range told {
-		if c.name == "eventfd2" {
-			wakerFD, _ = strconv.Atoi(c.result)
+		if c.Name == "eventfd2" {
+			wakerFD = c.Ret()
 		}
 	}
 	told, toldWakes := apart(told, wakerFD)
 	seen, seenWakes := apart(seen, wakerFD)
-	if len(toldWakes) != 1 || len(seenWakes) != 1 || toldWakes[0].text() != seenWakes[0].text() {
+	if len(toldWakes) != 1 || len(seenWakes) != 1 || toldWakes[0].String() != seenWakes[0].String() {
 		t.Errorf("the waker's write: narrated %v, strace %v", lines(toldWakes), lines(seenWakes))
 	}
 
 	// The script must have exercised every call it is meant to.
 	names := map[string]int{}
 	for _, c := range told {
-		names[c.name]++
+		names[c.Name]++
 	}
 	want := []string{"eventfd2", "openat", "openat2", "socket", "setsockopt", "bind", "listen",
 		"getsockname", "accept4", "read", "write", "fstat", "sendfile", "close"}
@@ -308,10 +277,10 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	for i := 0; i < max(len(told), len(seen)); i++ {
 		var tk, sk string
 		if i < len(told) {
-			tk = told[i].key()
+			tk = key(told[i])
 		}
 		if i < len(seen) {
-			sk = seen[i].key()
+			sk = key(seen[i])
 		}
 		if tk != sk {
 			lo, hi := max(0, i-5), i+5
@@ -321,8 +290,8 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 		// The same text too — arguments as decoded, results with their
 		// explanation — but for the interrupted ppoll (see res).
 		tc, sc := told[i], seen[i]
-		if tc.name+"("+tc.args+")" != sc.name+"("+sc.args+")" || tc.result != sc.result && tc.res() != "EINTR" {
-			t.Errorf("call %d differs in text:\nnarrated %s\nstrace   %s", i+1, tc.text(), sc.text())
+		if tc.Name+"("+tc.Args+")" != sc.Name+"("+sc.Args+")" || tc.Result != sc.Result && res(tc) != "EINTR" {
+			t.Errorf("call %d differs in text:\nnarrated %s\nstrace   %s", i+1, tc, sc)
 		}
 	}
 	t.Logf("%d calls agree (plus the waker's write)", len(told))
