@@ -87,36 +87,44 @@ func transcripts(t *testing.T) map[string]string {
 		return c
 	}
 	settle := func() { time.Sleep(50 * time.Millisecond) }
-	// The serial model makes the script deterministic: while the server
-	// holds one connection, the next client connects and sends, and its
-	// bytes wait in the kernel (the accept queue, its receive buffer) until
-	// the server takes it. So no transcript depends on who is faster.
+	// Each client comes when the server is in a known state, so no
+	// transcript depends on who is faster. The serial model serves one
+	// connection at a time, and gives way to a client that waits only once
+	// the one it serves has been silent for -yield-after (50 ms).
 	time.Sleep(200 * time.Millisecond) // idle: accept4 says EAGAIN, the server sleeps
 	w := dial()                        // holds the server, says nothing
 	settle()
 	a := dial() // the kept-alive client: its first request waits in the queue
 	io.WriteString(a, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
-	settle()
-	w.Close() // the server lets w go and takes a
 	ar := bufio.NewReader(a)
-	readResp := func() {
-		resp, err := http.ReadResponse(ar, nil)
+	readResp := func(r *bufio.Reader) {
+		resp, err := http.ReadResponse(r, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 	}
-	readResp()
+	readResp(ar) // the silent w gave way to a
+	w.Close()
 	settle()
 	io.WriteString(a, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
-	readResp()
-	b := dial() // queued behind a, request and FIN sent (as nc -N does)
+	readResp(ar)
+	a.Close() // the server sees a's FIN, closes, and waits for a client
+	settle()
+	c := dial() // a kept-alive client, idle when the next one comes
+	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
+	cr := bufio.NewReader(c)
+	readResp(cr)
+	settle()
+	b := dial() // comes while c idles: c gives way; request and FIN sent (as nc -N does)
 	io.WriteString(b, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\nConnection: close\r\n\r\n")
 	b.(*net.TCPConn).CloseWrite()
-	settle()
-	a.Close() // the server lets a go and takes b
 	io.Copy(io.Discard, b)
 	b.Close()
+	if n, err := cr.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("the idle client, after it gave way: read %d, %v; want EOF (FIN)", n, err)
+	}
+	c.Close()
 	settle()
 	calls := stopTraced(t, s, trace)
 	// Roles: the waker is the first eventfd2, the listener the first
@@ -137,7 +145,7 @@ func transcripts(t *testing.T) map[string]string {
 	}
 	shift := waker - 5
 	norm := normaliser(shift)
-	var listening, accepting, keepalive, closing, shutdown []string
+	var listening, accepting, keepalive, yield, closing, shutdown []string
 	conns, nconn := map[int]int{}, 0
 	phase := "listening"
 	for _, c := range calls[start:] {
@@ -183,11 +191,15 @@ func transcripts(t *testing.T) map[string]string {
 			case nconn == 2 && c.Name == "accept4":
 				keepalive = append(keepalive, line)
 			case nconn == 3 && c.Name == "accept4":
-				closing = append(closing, line)
+				yield = append(yield, line)
+			case nconn == 4:
+				closing = append(closing, line) // its accept4, and the EAGAIN after it
 			}
 		case conns[fd] == 2:
 			keepalive = append(keepalive, line)
 		case conns[fd] == 3:
+			yield = append(yield, line)
+		case conns[fd] == 4:
 			closing = append(closing, line)
 		}
 		if c.Name == "close" && conns[fd] > 0 {
@@ -199,6 +211,7 @@ func transcripts(t *testing.T) map[string]string {
 		"listening": join(listening),
 		"accepting": join(accepting),
 		"keepalive": join(keepalive),
+		"yield":     join(yield),
 		"closing":   join(closing),
 		"shutdown":  join(shutdown),
 	}

@@ -164,6 +164,11 @@ func (n *notes) onConn(c strace.Call, fd int) string {
 		return "sleep until the client's FIN (the drain)"
 	case c.Name == "ppoll" && strings.Contains(c.Result, "Timeout"):
 		return "quiet for a moment"
+	case c.Name == "ppoll" && strings.Contains(c.Args, "], 3,"):
+		if !n.wrote[fd] {
+			return "sleep until the request arrives, or another client waits (then give way)"
+		}
+		return "sleep until the client sends (keep-alive), or another client waits"
 	case c.Name == "ppoll" && !n.wrote[fd]:
 		return "sleep until the request arrives"
 	case c.Name == "ppoll":

@@ -77,7 +77,7 @@ func TestDemo(t *testing.T) {
 	for _, note := range []string{
 		"the waker", "the listener, nonblocking", "SO_REUSEADDR", "TCP_NODELAY", "the address: 127.0.0.1:",
 		"the backlog", `the kernel says "not now"`, "sleep until a client, or SIGTERM", "a connection: fd",
-		"the request, as sent", "the whole response in one write", "sleep until the client sends (keep-alive)",
+		"the request, as sent", "the whole response in one write", "sleep until the client sends (keep-alive), or another client waits",
 		"EOF: the client closed its side", "closed ", "SIGTERM arrived: wake the server", "stop listening", "# done",
 	} {
 		if !strings.Contains(out, note) {

@@ -100,16 +100,16 @@ func syscalls(tl *tool, args []string) {
 in this paragraph subtract a run that served nothing. The expectation,
 per request: on a kept-alive connection one read, one write and at most
 one wait (ppoll); with %[1]sConnection: close%[1]s, one each of accept4, read,
-write, shutdown and close, plus waits and the drain read that collects
-the client's FIN ([walkthrough](walkthrough.md#closing)). Keep-alive
-measured read %[3]s, write %[4]s and ppoll %[5]s: what exceeds 1 comes
-from the single connection's accept (an accept4 that says EAGAIN, then a
-ppoll) and its close (the EOF read, the drain read), and from any ppoll
-a signal interrupted, which is retried (the errors column). Connection:
-close measured accept4 %[6]s, read %[7]s, write %[8]s, shutdown %[9]s,
-close %[10]s and ppoll %[11]s: the accept4 calls beyond one (%[12]s) and the
-reads beyond two (%[13]s) said EAGAIN, because the next client or its FIN
-had not arrived yet, and each EAGAIN leads to one ppoll (their sum: %[14]s),
+write and close, plus waits: the client asked to close and sent nothing
+more, so there is no shutdown and no drain ([walkthrough](walkthrough.md#closing)).
+Keep-alive measured read %[3]s, write %[4]s and ppoll %[5]s: what exceeds
+1 comes from the single connection's accept (an accept4 that says EAGAIN,
+then a ppoll) and its close (the EOF read), and from any ppoll a signal
+interrupted, which is retried (the errors column). Connection: close
+measured accept4 %[6]s, read %[7]s, write %[8]s, shutdown %[9]s, close
+%[10]s and ppoll %[11]s: the accept4 calls beyond one (%[12]s) and the
+reads beyond one (%[13]s) said EAGAIN, because the next client or its
+request had not arrived yet, and each EAGAIN leads to one ppoll (their sum: %[14]s),
 so those three figures follow timing, which strace itself slows, not the
 code. The 1 MiB file adds openat2 %[15]s (one of them OpenRoot's probe
 at start-up), fstat %[16]s, sendfile %[17]s (more than 1 when a call came

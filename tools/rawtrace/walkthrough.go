@@ -28,7 +28,7 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"dualstack", "-addr :0: one IPv6 socket, IPV6_V6ONLY 0, an IPv4 client as ::ffff:127.0.0.1; getsockname", dualstack},
-	{"queue", "ss -ltn / ss -tn while one silent client holds the server and another waits queued", queue},
+	{"queue", "ss -ltn / ss -tn while one silent client holds the server (-yield-after 0) and another waits queued", queue},
 	{"accept4-xsys", "a small Go program using unix.Accept4: one getsockopt(SO_PROTOCOL) per accept", accept4XSys},
 	{"spin", "-wait spin: accept4 EAGAIN lines; strace -c counts for poll and spin; CPU without strace", spin},
 	{"readwait", "two requests on one connection: write, then ppoll first, read after", readwait},
@@ -193,7 +193,10 @@ func dualstack(tl *tool) {
 }
 
 func queue(tl *tool) {
-	s := tl.trace("queue", how{calls: []string{"accept4", "read", "close"}}, "-quiet")
+	// -yield-after 0: the serial model does not give way to the queued
+	// client, so the silent one holds it for as long as the demonstration
+	// needs (see the walkthrough's "Giving way").
+	s := tl.trace("queue", how{calls: []string{"accept4", "read", "close"}}, "-quiet", "-yield-after", "0")
 	holder := tl.dial(s.addr) // connected, and silent: the serial server is held
 	releaseHolder := tl.inBackground(10*time.Second, func() {
 		time.Sleep(2500 * time.Millisecond)
