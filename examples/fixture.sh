@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fixture.sh — rawserve as a fixture in an integration test, without Docker.
 #
-# Starts bin/rawserve on a port the kernel picks (-addr 127.0.0.1:0), waits
+# Starts bin/rawserve on a port the kernel picks (-addr 127.0.0.1:0), in the
+# epoll model (a test's clients are usually concurrent), waits
 # for -ready-file to appear (it holds the address, written once listen(2)
 # has succeeded), runs the checks with curl, then stops the server with
 # SIGTERM by its PID and asserts a clean exit (status 0, ready file gone).
@@ -18,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-./bin/rawserve -addr 127.0.0.1:0 -dir examples/site -quiet -ready-file "$work/ready" 2>"$work/stderr" &
+./bin/rawserve -model epoll -addr 127.0.0.1:0 -dir examples/site -quiet -ready-file "$work/ready" 2>"$work/stderr" &
 pid=$!
 
 for ((i = 0; i < 100; i++)); do # up to 5 s
