@@ -99,7 +99,9 @@ func TestReadmeSnippets(t *testing.T) {
 					if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err != nil {
 						t.Skipf("docker compose is not installed (%v: %s)", err, bytes.TrimSpace(out))
 					}
-					t.Cleanup(func() { exec.Command("docker", "compose", "-f", filepath.Join(clone, "examples/compose.yaml"), "down").Run() })
+					t.Cleanup(func() {
+						exec.Command("docker", "compose", "-f", filepath.Join(clone, "examples/compose.yaml"), "down").Run()
+					})
 				}
 				t.Cleanup(func() { exec.Command("docker", "rm", "-f", "web").Run() })
 			case "beside make run":
