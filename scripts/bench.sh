@@ -15,7 +15,8 @@
 #      it up; then run each scenario for every server in turn, A B C … A B C …,
 #      ROUNDS times, with wrk pinned to CPU 1, recording wrk's output and the
 #      CPU time the server used;
-#   4. idle connections (RSS), start-up time, system calls per request;
+#   4. idle connections (RSS), start-up time, the serial model's fairness
+#      (bench/cmd/fairness), system calls per request;
 #   5. bench/cmd/report turns the raw files into the page; gnuplot draws.
 #
 # Every setting can be overridden from the environment: BENCH_DURATION (s a
@@ -126,6 +127,7 @@ need wrk wrk
 need nginx nginx
 need strace strace
 need gnuplot gnuplot-nox
+need ab apache2-utils
 need curl curl
 need taskset util-linux
 
@@ -395,6 +397,17 @@ for id in "${running[@]}"; do
 		note "$(label "$id"): start-up measurement failed: $(tail -n 1 "$out/logs/startup-$id.log")"
 	fi
 done
+
+# ---------------------------------------------------------------------------
+# 4b'. Fairness: how long the serial model, with its default flags, keeps a
+# client waiting behind another (issue #12). Server on CPU 0, clients on 1.
+
+if [[ " ${running[*]} " == *" rawserve-serial "* ]]; then
+	log "fairness: the serial model, default flags (at ${SECONDS} s)"
+	if ! timeout 300 taskset -c 1 "$bin/fairness" -bin "$repo/bin/rawserve" -server-cpu 0 >"$out/fairness.tsv" 2>>"$out/logs/fairness.log"; then
+		note "rawserve serial: the fairness measurement failed: $(tail -n 1 "$out/logs/fairness.log")"
+	fi
+fi
 
 # ---------------------------------------------------------------------------
 # 4c. System calls per request: strace -f -c around the server while

@@ -87,16 +87,6 @@ func transcripts(t *testing.T) map[string]string {
 		return c
 	}
 	settle := func() { time.Sleep(50 * time.Millisecond) }
-	// Each client comes when the server is in a known state, so no
-	// transcript depends on who is faster. The serial model serves one
-	// connection at a time, and gives way to a client that waits only once
-	// the one it serves has been silent for -yield-after (50 ms).
-	time.Sleep(200 * time.Millisecond) // idle: accept4 says EAGAIN, the server sleeps
-	w := dial()                        // holds the server, says nothing
-	settle()
-	a := dial() // the kept-alive client: its first request waits in the queue
-	io.WriteString(a, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
-	ar := bufio.NewReader(a)
 	readResp := func(r *bufio.Reader) {
 		resp, err := http.ReadResponse(r, nil)
 		if err != nil {
@@ -104,14 +94,22 @@ func transcripts(t *testing.T) map[string]string {
 		}
 		io.Copy(io.Discard, resp.Body)
 	}
-	readResp(ar) // the silent w gave way to a
-	w.Close()
+	// Each client comes when the server is in a known state — idle, or
+	// waiting for a known client — so no transcript depends on who is
+	// faster.
+	time.Sleep(200 * time.Millisecond) // idle: accept4 says EAGAIN, the server sleeps
+	a := dial()                        // the kept-alive client
+	settle()                           // accepted; its first read says EAGAIN
+	io.WriteString(a, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
+	ar := bufio.NewReader(a)
+	readResp(ar)
 	settle()
 	io.WriteString(a, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
 	readResp(ar)
 	a.Close() // the server sees a's FIN, closes, and waits for a client
 	settle()
-	c := dial() // a kept-alive client, idle when the next one comes
+	c := dial() // another kept-alive client, idle when the next one comes
+	settle()
 	io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: rawserve\r\n\r\n")
 	cr := bufio.NewReader(c)
 	readResp(cr)
@@ -188,18 +186,20 @@ func transcripts(t *testing.T) map[string]string {
 			switch {
 			case nconn <= 1 && len(accepting) < 3:
 				accepting = append(accepting, line) // EAGAIN, ppoll, the first connection
-			case nconn == 2 && c.Name == "accept4":
+			}
+			switch {
+			case nconn == 1 && c.Name == "accept4":
 				keepalive = append(keepalive, line)
-			case nconn == 3 && c.Name == "accept4":
+			case nconn == 2 && c.Name == "accept4":
 				yield = append(yield, line)
-			case nconn == 4:
+			case nconn == 3:
 				closing = append(closing, line) // its accept4, and the EAGAIN after it
 			}
-		case conns[fd] == 2:
+		case conns[fd] == 1:
 			keepalive = append(keepalive, line)
-		case conns[fd] == 3:
+		case conns[fd] == 2:
 			yield = append(yield, line)
-		case conns[fd] == 4:
+		case conns[fd] == 3:
 			closing = append(closing, line)
 		}
 		if c.Name == "close" && conns[fd] > 0 {

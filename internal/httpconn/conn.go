@@ -88,13 +88,13 @@ type Conn struct {
 	isChunked bool
 	chunked   http1.Chunked
 
-	eof         bool          // the client shut down its sending side
-	unread      bool          // the kernel may hold bytes we have not read
-	closeAfter  bool          // close once the output is written
-	clientClose bool          // because the client asked to (Connection: close)
-	wrapUp      bool          // the model asked to end the connection: no more keep-alive
-	yieldGrace  time.Duration // giving way to waiting clients (Yield): how long it may linger
-	drained     int           // bytes dropped while lingering
+	eof        bool          // the client shut down its sending side
+	unread     bool          // the kernel may hold bytes we have not read
+	closeAfter bool          // close once the output is written
+	refused    bool          // the last answer refused a request whose framing is lost (400, 408, 413…)
+	wrapUp     bool          // the model asked to end the connection: no more keep-alive
+	yieldGrace time.Duration // giving way to waiting clients (Yield): how long it may linger
+	drained    int           // bytes dropped while lingering
 
 	readDeadline, writeDeadline time.Time
 	peer                        []byte // the client's IP, formatted once
@@ -531,8 +531,7 @@ func (c *Conn) readBody(now time.Time) bool {
 func (c *Conn) answer(now time.Time) {
 	c.startOutput(now)
 	if !c.compose() {
-		c.closeAfter = true
-		c.clientClose = c.in.req.Close
+		c.closeAfter = true // and the response says Connection: close
 	}
 	c.state = Write
 	if c.file != nil {
@@ -553,7 +552,7 @@ func (c *Conn) reject(status int, now time.Time) {
 	c.logRound(now)
 	c.putInput()
 	c.inBody = false
-	c.closeAfter, c.clientClose = true, false
+	c.closeAfter, c.refused = true, true
 	c.state = Write
 }
 
@@ -599,15 +598,18 @@ func (c *Conn) resume(now time.Time) {
 	}
 }
 
-// finish ends a connection whose last response is out. If the client asked
-// to close and nothing more of it is unread, or it has closed its side
-// already, close(2) sends our FIN right after the response (nginx's rule
-// too). Otherwise the close is polite: shutdown(SHUT_WR), read and drop
-// until its EOF or the linger time, then close — closing with unread bytes
-// makes the kernel send RST, which can destroy the response before the
-// client has read it (RFC 9112, 9.6; RFC 1122, 4.2.2.13).
+// finish ends a connection whose last response is out. When nothing of
+// the client's can be left unread — it has closed its side, or it was told
+// (Connection: close) or has nothing more to say, and our buffer and the
+// kernel's hold none of its bytes — close(2) at once sends our FIN right
+// after the response (nginx's rule too). Otherwise the close is polite:
+// shutdown(SHUT_WR), read and drop until its EOF or the linger time, then
+// close — closing with unread bytes makes the kernel send RST, which can
+// destroy the response before the client has read it (RFC 9112, 9.6;
+// RFC 1122, 4.2.2.13). A refused request is always closed politely: the
+// client is most likely still sending the body we will not read.
 func (c *Conn) finish() {
-	if c.eof || (c.clientClose && !c.unread && (c.in == nil || len(c.in.b) == 0)) {
+	if c.eof || (!c.refused && !c.unread && (c.in == nil || len(c.in.b) == 0)) {
 		c.state = Close
 		return
 	}

@@ -20,6 +20,7 @@ func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 		if s.story != nil {
 			s.story.Reset() // the page shows each visitor the calls made for them
 		}
+		s.contended = p.Queued() // the last connection gave way to this one, or saw it queued
 		p.WatchQueue(nil)
 		if err := l.AcceptInto(&s.conn); err != nil {
 			if errors.Is(err, sock.ErrShutdown) {
@@ -49,6 +50,7 @@ type serial struct {
 	// one last did, so that a connection that never lets the server wait
 	// (it pipelines) is checked on now and then.
 	yieldAfter time.Duration
+	contended  bool // the last connection saw a client queued: perhaps this one
 	yielded    bool
 	looked     time.Time
 	quiet      bool // the last wait ended for the queue: the connection had sent nothing
@@ -75,6 +77,16 @@ func (s *serial) serve() {
 	c, h := &s.conn, &s.http
 	h.Start(s.srv, c, time.Now())
 	s.yielded, s.looked, s.quiet = false, c.Accept.Time, false
+	if s.yieldAfter > 0 && s.contended && c.Accept.Waits == 0 && s.poller.PeekQueue() {
+		// Clients are coming faster than they are served: this one waited
+		// in the queue behind the last, and another waits behind it — a
+		// ppoll with no timeout says so, the one call fairness adds, and
+		// only then. So this connection yields from the start: its first
+		// answer says Connection: close, rather than leave it on a
+		// kept-alive connection that would be taken away, unannounced, a
+		// moment later.
+		s.yield()
+	}
 	for {
 		if s.poller.Waker.Woken() {
 			h.WrapUp() // stopping: the response in hand is the last

@@ -12,6 +12,7 @@
 //	wrk/SCENARIO.SERVER.ROUND.txt   wrk's output for that run
 //	idle.tsv       server, connections asked, opened, failed, VmRSS before, after (KiB)
 //	startup/SERVER.txt              one start-up time a line, in µs
+//	fairness.tsv                    bench/cmd/fairness's output
 //	syscalls.tsv   server, connections, requests, calls, calls of the baseline run
 //	notes.txt      lines said as they are: servers skipped, runs that failed
 //
@@ -249,6 +250,7 @@ func (r *report) markdown(w io.Writer) {
 	r.details(w)
 	r.idle(w)
 	r.startup(w)
+	r.fairness(w)
 	r.syscalls(w)
 	r.machine(w)
 }
@@ -523,6 +525,30 @@ func (r *report) startup(w io.Writer) {
 		if s := r.startupOf(sv.id); s.n > 0 {
 			fmt.Fprintf(w, "| %s | %s | %s |\n", sv.label, ratio(s, ref), s)
 		}
+	}
+	fmt.Fprintln(w)
+}
+
+// fairness renders fairness.tsv: bench/cmd/fairness's lines (name, target,
+// measured, met) for the serial model with its default flags.
+func (r *report) fairness(w io.Writer) {
+	recs := r.records("fairness.tsv")
+	if !section(w, "Fairness: the serial model, default flags (issue #12)", len(recs) > 0) {
+		return
+	}
+	fmt.Fprintln(w, "bench/cmd/fairness against `rawserve -dir DIR` (serial, `-yield-after 50ms`): how long a client waits behind another connection, a keep-alive pool, and ApacheBench with 32 keep-alive clients. Times, not ratios: these are bounds a client sees, set by the server's own timers.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| measure | target | measured | |")
+	fmt.Fprintln(w, "|---|--:|--:|---|")
+	for _, f := range recs {
+		if len(f) < 4 {
+			continue
+		}
+		met := "met"
+		if f[3] != "true" {
+			met = "**short**"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", f[0], f[1], f[2], met)
 	}
 	fmt.Fprintln(w)
 }
