@@ -450,7 +450,7 @@ func (c *Conn) partial(now time.Time) bool {
 func (c *Conn) gotHead(n int, now time.Time) {
 	req, r, cfg := &c.in.req, &c.r, &c.srv.cfg
 	r.head, r.raw = n, c.in.b[:n]
-	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
+	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.SentMinor // logged as sent
 	r.reads, r.waits = c.stats.Reads-r.stats.Reads, c.stats.Waits-r.stats.Waits
 	// An expectation we cannot meet gets 417 (RFC 9110, 10.1.1). Expect is
 	// HTTP/1.1's: an HTTP/1.0 request's is ignored, as the RFC requires.
