@@ -389,6 +389,14 @@ func singleDate(r *Request, name string) (time.Time, bool) {
 // first byte and End is one past the last, so End-Start bytes.
 type Range struct{ Start, End int64 }
 
+// MaxRanges is the most ranges one response sends. A request for more gets
+// the whole representation instead: RFC 9110 §14.2 lets a server ignore a
+// Range that asks for many ranges, which cost it work (a part head and a
+// seek each) out of proportion to the bytes. 16 is our choice, not the
+// RFC's: room for a client that wants a few pieces of a file at once, and a
+// short, fixed list of parts per response.
+const MaxRanges = 16
+
 // RangeFor decides what the Range field of a request asks of a representation
 // of size bytes (RFC 9110 §14). Call it after Preconditions returned 0
 // (§13.2.2 step 5). status is
@@ -396,37 +404,60 @@ type Range struct{ Start, End int64 }
 //   - 0: send the whole representation with 200. This is the answer when
 //     there is no Range, when the method is not GET (§14.2: range handling is
 //     defined for GET only), when If-Range does not hold, when the unit is not
-//     bytes or the value is invalid (§14.2: a server MAY ignore it), when it
-//     asks for several ranges, some satisfiable (we do not send
-//     multipart/byteranges), and when a suffix range selects the whole of an
-//     empty representation, which no Content-Range can describe;
-//   - 206: send rg alone, with Content-Range;
+//     bytes or the value is invalid (§14.2: a server MAY ignore it), when a
+//     suffix range selects the whole of an empty representation, which no
+//     Content-Range can describe, and when the ranges would cost more than
+//     they save (see below);
+//   - 206: send ranges, the satisfiable ones in the order asked (§14.6): one
+//     alone, with Content-Range, or several as multipart/byteranges. They
+//     are stored in buf;
 //   - 416: no range is satisfiable (§14.1.1: every first-pos is at or past the
 //     end, and every suffix-length is 0); send Content-Range: bytes */size.
+//
+// Ranges a client cannot sensibly want are how one request makes a server
+// send many times a file's size: §14.2 names more than two overlapping
+// ranges, and many small ones out of order, as the marks of a broken client
+// or an attack, and lets a server ignore Range at any time. So more than
+// MaxRanges satisfiable ranges, or any two that share a byte (no client
+// needs a byte twice), get the whole representation, which is never wrong.
+// What is left is at most MaxRanges parts that together hold each byte at
+// most once: the body is never much longer than the file. Order alone costs
+// nothing then, and is kept, as §14.6 asks.
 //
 // If-Range (§13.1.5) lets Range through only if its entity-tag matches
 // v.ETag under the strong comparison — so a weak tag never does — or its
 // date is exactly Last-Modified, to the second. Anything else, including an
 // If-Range sent twice, means the client's copy is stale, and it gets the
 // whole representation.
-func RangeFor(r *Request, size int64, v Validators) (rg Range, status int) {
+func RangeFor(r *Request, size int64, v Validators, buf *[MaxRanges]Range) (ranges []Range, status int) {
 	if string(r.Method) != "GET" {
-		return Range{}, 0
+		return nil, 0
 	}
 	value, n := fieldLines(r, "Range")
 	if n != 1 || !ifRangeHolds(r, v) {
-		return Range{}, 0 // absent, or repeated: Range is not a list field
+		return nil, 0 // absent, or repeated: Range is not a list field
 	}
-	first, count, satisfiable, ok := ParseRange(value, size)
+	n, ok := ParseRange(value, size, buf[:])
 	switch {
 	case !ok:
-		return Range{}, 0
-	case !satisfiable:
-		return Range{}, 416
-	case count > 1 || first.Start == first.End:
-		return Range{}, 0
+		return nil, 0
+	case n == 0:
+		return nil, 416
+	case n > MaxRanges:
+		return nil, 0
 	}
-	return first, 206
+	ranges = buf[:n]
+	for i, a := range ranges {
+		if a.Start == a.End {
+			return nil, 0 // the whole of an empty representation
+		}
+		for _, b := range ranges[:i] {
+			if a.Start < b.End && b.Start < a.End {
+				return nil, 0 // overlapping
+			}
+		}
+	}
+	return ranges, 206
 }
 
 // ifRangeHolds evaluates If-Range (RFC 9110 §13.1.5); it holds when absent.
@@ -459,20 +490,23 @@ func ifRangeHolds(r *Request, v Validators) bool {
 // end", but RFC 9110 §14.1.1 tells recipients to guard against overflow and
 // ignoring the field is always allowed, so we do not guess.
 //
-// count is how many range-specs there were; satisfiable whether any of them
-// is (§14.1.1); first is the first satisfiable one, with last-pos clamped to
-// the end (§14.1.2) and a suffix longer than the representation taken as all
-// of it (§14.1.2). So 0 <= first.Start < first.End <= size, except for a
-// suffix range on an empty representation, which is satisfiable and empty.
-func ParseRange(value []byte, size int64) (first Range, count int, satisfiable bool, ok bool) {
+// n is how many of the range-specs are satisfiable (§14.1.1), and buf
+// receives them in the order given, as many as it has room for, with
+// last-pos clamped to the end (§14.1.2) and a suffix longer than the
+// representation taken as all of it (§14.1.2). So 0 <= Start < End <= size
+// for each, except for a suffix range on an empty representation, which is
+// satisfiable and empty. A valid value with no satisfiable range is ok with
+// n = 0.
+func ParseRange(value []byte, size int64, buf []Range) (n int, ok bool) {
 	if !hasPrefixFold(value, "bytes=") || size < 0 {
-		return Range{}, 0, false, false
+		return 0, false
 	}
 	set := value[len("bytes="):]
 	// OWS is allowed around the commas of a list (§5.6.1), not at its ends.
 	if len(set) == 0 || isOWS(set[0]) || isOWS(set[len(set)-1]) {
-		return Range{}, 0, false, false
+		return 0, false
 	}
+	specs := 0
 	for more := true; more; {
 		var spec []byte
 		spec, set, more = cutElement(set)
@@ -481,17 +515,20 @@ func ParseRange(value []byte, size int64) (first Range, count int, satisfiable b
 		}
 		rg, sat, valid := parseByteRange(spec, size)
 		if !valid {
-			return Range{}, 0, false, false // §14.1.1: one bad spec spoils the set
+			return 0, false // §14.1.1: one bad spec spoils the set
 		}
-		count++
-		if sat && !satisfiable {
-			first, satisfiable = rg, true
+		specs++
+		if sat {
+			if n < len(buf) {
+				buf[n] = rg
+			}
+			n++
 		}
 	}
-	if count == 0 {
-		return Range{}, 0, false, false // range-set = 1#range-spec
+	if specs == 0 {
+		return 0, false // range-set = 1#range-spec
 	}
-	return first, count, satisfiable, true
+	return n, true
 }
 
 // parseByteRange parses int-range = first-pos "-" [ last-pos ] or

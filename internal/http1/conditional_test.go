@@ -2,9 +2,11 @@ package http1
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -339,85 +341,123 @@ var rangeCases = []struct {
 	method string
 	size   int64
 	lines  []string
-	want   Range
+	want   []Range
 	status int
 }{
-	{"§14.2 no Range", "GET", 100, nil, Range{}, 0},
-	{"§14.1.2 first byte", "GET", 100, []string{"Range: bytes=0-0"}, Range{0, 1}, 206},
-	{"§14.1.2 last byte", "GET", 100, []string{"Range: bytes=-1"}, Range{99, 100}, 206},
-	{"§14.1.2 open range", "GET", 100, []string{"Range: bytes=5-"}, Range{5, 100}, 206},
-	{"§14.1.2 last-pos clamped", "GET", 100, []string{"Range: bytes=0-99999999"}, Range{0, 100}, 206},
-	{"§14.1.2 last-pos is the last byte", "GET", 100, []string{"Range: bytes=10-99"}, Range{10, 100}, 206},
-	{"§14.1.2 suffix longer than the representation", "GET", 100, []string{"Range: bytes=-500"}, Range{0, 100}, 206},
-	{"§14.1.1 last-pos before first-pos is invalid", "GET", 100, []string{"Range: bytes=10-5"}, Range{}, 0},
-	{"§14.1.1 first-pos at the end", "GET", 100, []string{"Range: bytes=100-"}, Range{}, 416},
-	{"§14.1.1 first-pos past the end", "GET", 100, []string{"Range: bytes=200-300"}, Range{}, 416},
-	{"§14.1.1 zero suffix", "GET", 100, []string{"Range: bytes=-0"}, Range{}, 416},
-	{"§14.1.1 nothing satisfiable among several", "GET", 100, []string{"Range: bytes=100-,-0"}, Range{}, 416},
-	{"§14.2 several ranges: no multipart", "GET", 100, []string{"Range: bytes=0-1,5-6"}, Range{}, 0},
-	{"§14.2 several ranges, one satisfiable", "GET", 100, []string{"Range: bytes=200-,5-6"}, Range{}, 0},
-	{"§5.6.1 OWS and empty elements around commas", "GET", 100, []string{"Range: bytes=, 0-1 ,\t,"}, Range{0, 2}, 206},
-	{"§14.1 unit is case-insensitive", "GET", 100, []string{"Range: BYTES=0-1"}, Range{0, 2}, 206},
-	{"§14.2 other unit ignored", "GET", 100, []string{"Range: items=0-1"}, Range{}, 0},
-	{"§14.1 no OWS around =", "GET", 100, []string{"Range: bytes = 0-1"}, Range{}, 0},
-	{"§14.1 no OWS after =", "GET", 100, []string{"Range: bytes= 0-1"}, Range{}, 0},
-	{"§14.1 no OWS inside a range", "GET", 100, []string{"Range: bytes=0 - 1"}, Range{}, 0},
-	{"§14.1 empty range-set", "GET", 100, []string{"Range: bytes="}, Range{}, 0},
-	{"§14.1 only commas", "GET", 100, []string{"Range: bytes=,,"}, Range{}, 0},
-	{"§14.1 empty value", "GET", 100, []string{"Range:"}, Range{}, 0},
-	{"§14.1 lone dash", "GET", 100, []string{"Range: bytes=-"}, Range{}, 0},
-	{"§14.1 sign", "GET", 100, []string{"Range: bytes=+1-2"}, Range{}, 0},
-	{"§14.1 negative", "GET", 100, []string{"Range: bytes=--1"}, Range{}, 0},
-	{"§14.1 other-range is not a bytes range", "GET", 100, []string{"Range: bytes=abc"}, Range{}, 0},
-	{"§14.1 one bad spec spoils the set", "GET", 100, []string{"Range: bytes=0-1,x"}, Range{}, 0},
-	{"§14.1.1 largest int64", "GET", 100, []string{"Range: bytes=0-9223372036854775807"}, Range{0, 100}, 206},
-	{"§14.1.1 leading zeros", "GET", 100, []string{"Range: bytes=00000000000000000000000001-2"}, Range{1, 3}, 206},
-	{"§14.1.1 overflow ignored", "GET", 100, []string{"Range: bytes=0-9223372036854775808"}, Range{}, 0},
-	{"§14.1.1 huge first-pos ignored", "GET", 100, []string{"Range: bytes=99999999999999999999-"}, Range{}, 0},
-	{"§14.1.1 huge suffix ignored", "GET", 100, []string{"Range: bytes=-99999999999999999999"}, Range{}, 0},
-	{"§14.1.1 empty representation, int-range", "GET", 0, []string{"Range: bytes=0-"}, Range{}, 416},
-	{"§14.1.1 empty representation, suffix", "GET", 0, []string{"Range: bytes=-5"}, Range{}, 0},
-	{"§14.2 Range twice is invalid", "GET", 100, []string{"Range: bytes=0-1", "Range: bytes=0-1"}, Range{}, 0},
-	{"§14.2 HEAD ignores Range", "HEAD", 100, []string{"Range: bytes=0-1"}, Range{}, 0},
+	{"§14.2 no Range", "GET", 100, nil, nil, 0},
+	{"§14.1.2 first byte", "GET", 100, []string{"Range: bytes=0-0"}, []Range{{0, 1}}, 206},
+	{"§14.1.2 last byte", "GET", 100, []string{"Range: bytes=-1"}, []Range{{99, 100}}, 206},
+	{"§14.1.2 open range", "GET", 100, []string{"Range: bytes=5-"}, []Range{{5, 100}}, 206},
+	{"§14.1.2 last-pos clamped", "GET", 100, []string{"Range: bytes=0-99999999"}, []Range{{0, 100}}, 206},
+	{"§14.1.2 last-pos is the last byte", "GET", 100, []string{"Range: bytes=10-99"}, []Range{{10, 100}}, 206},
+	{"§14.1.2 suffix longer than the representation", "GET", 100, []string{"Range: bytes=-500"}, []Range{{0, 100}}, 206},
+	{"§14.1.1 last-pos before first-pos is invalid", "GET", 100, []string{"Range: bytes=10-5"}, nil, 0},
+	{"§14.1.1 first-pos at the end", "GET", 100, []string{"Range: bytes=100-"}, nil, 416},
+	{"§14.1.1 first-pos past the end", "GET", 100, []string{"Range: bytes=200-300"}, nil, 416},
+	{"§14.1.1 zero suffix", "GET", 100, []string{"Range: bytes=-0"}, nil, 416},
+	{"§14.1.1 nothing satisfiable among several", "GET", 100, []string{"Range: bytes=100-,-0"}, nil, 416},
+	{"§14.6 several ranges", "GET", 100, []string{"Range: bytes=0-1,5-6"}, []Range{{0, 2}, {5, 7}}, 206},
+	{"§14.6 several ranges, one satisfiable: no multipart", "GET", 100, []string{"Range: bytes=200-,5-6"}, []Range{{5, 7}}, 206},
+	{"§14.6 several ranges kept in the order asked", "GET", 100, []string{"Range: bytes=90-,0-4,10-19"}, []Range{{90, 100}, {0, 5}, {10, 20}}, 206},
+	{"§14.6 adjacent ranges are not merged", "GET", 100, []string{"Range: bytes=0-4,5-9"}, []Range{{0, 5}, {5, 10}}, 206},
+	{"§14.2 overlapping ranges: whole", "GET", 100, []string{"Range: bytes=0-5,3-8"}, nil, 0},
+	{"§14.2 overlapping by one byte: whole", "GET", 100, []string{"Range: bytes=10-20,0-10"}, nil, 0},
+	{"§14.2 overlapping suffix: whole", "GET", 100, []string{"Range: bytes=95-,-10"}, nil, 0},
+	{"§14.2 one range twice: whole", "GET", 100, []string{"Range: bytes=7-7,7-7"}, nil, 0},
+	{"§14.2 one range inside another: whole", "GET", 100, []string{"Range: bytes=0-,50-60"}, nil, 0},
+	{"§14.2 MaxRanges ranges", "GET", 100, []string{"Range: " + sixteen}, sixteenRanges, 206},
+	{"§14.2 more than MaxRanges: whole", "GET", 100, []string{"Range: " + seventeen}, nil, 0},
+	{"§14.2 MaxRanges satisfiable among more specs", "GET", 100, []string{"Range: " + sixteen + ",500-,-0"}, sixteenRanges, 206},
+	{"§14.1.1 empty representation, two suffixes", "GET", 0, []string{"Range: bytes=-5,-1"}, nil, 0},
+	{"§5.6.1 OWS and empty elements around commas", "GET", 100, []string{"Range: bytes=, 0-1 ,\t,"}, []Range{{0, 2}}, 206},
+	{"§14.1 unit is case-insensitive", "GET", 100, []string{"Range: BYTES=0-1"}, []Range{{0, 2}}, 206},
+	{"§14.2 other unit ignored", "GET", 100, []string{"Range: items=0-1"}, nil, 0},
+	{"§14.1 no OWS around =", "GET", 100, []string{"Range: bytes = 0-1"}, nil, 0},
+	{"§14.1 no OWS after =", "GET", 100, []string{"Range: bytes= 0-1"}, nil, 0},
+	{"§14.1 no OWS inside a range", "GET", 100, []string{"Range: bytes=0 - 1"}, nil, 0},
+	{"§14.1 empty range-set", "GET", 100, []string{"Range: bytes="}, nil, 0},
+	{"§14.1 only commas", "GET", 100, []string{"Range: bytes=,,"}, nil, 0},
+	{"§14.1 empty value", "GET", 100, []string{"Range:"}, nil, 0},
+	{"§14.1 lone dash", "GET", 100, []string{"Range: bytes=-"}, nil, 0},
+	{"§14.1 sign", "GET", 100, []string{"Range: bytes=+1-2"}, nil, 0},
+	{"§14.1 negative", "GET", 100, []string{"Range: bytes=--1"}, nil, 0},
+	{"§14.1 other-range is not a bytes range", "GET", 100, []string{"Range: bytes=abc"}, nil, 0},
+	{"§14.1 one bad spec spoils the set", "GET", 100, []string{"Range: bytes=0-1,x"}, nil, 0},
+	{"§14.1.1 largest int64", "GET", 100, []string{"Range: bytes=0-9223372036854775807"}, []Range{{0, 100}}, 206},
+	{"§14.1.1 leading zeros", "GET", 100, []string{"Range: bytes=00000000000000000000000001-2"}, []Range{{1, 3}}, 206},
+	{"§14.1.1 overflow ignored", "GET", 100, []string{"Range: bytes=0-9223372036854775808"}, nil, 0},
+	{"§14.1.1 huge first-pos ignored", "GET", 100, []string{"Range: bytes=99999999999999999999-"}, nil, 0},
+	{"§14.1.1 huge suffix ignored", "GET", 100, []string{"Range: bytes=-99999999999999999999"}, nil, 0},
+	{"§14.1.1 empty representation, int-range", "GET", 0, []string{"Range: bytes=0-"}, nil, 416},
+	{"§14.1.1 empty representation, suffix", "GET", 0, []string{"Range: bytes=-5"}, nil, 0},
+	{"§14.2 Range twice is invalid", "GET", 100, []string{"Range: bytes=0-1", "Range: bytes=0-1"}, nil, 0},
+	{"§14.2 HEAD ignores Range", "HEAD", 100, []string{"Range: bytes=0-1"}, nil, 0},
 
-	{"§13.1.5 If-Range tag matches", "GET", 100, []string{`If-Range: "abc"`, "Range: bytes=0-1"}, Range{0, 2}, 206},
-	{"§13.1.5 If-Range tag differs", "GET", 100, []string{`If-Range: "abd"`, "Range: bytes=0-1"}, Range{}, 0},
-	{"§13.1.5 If-Range weak tag never matches", "GET", 100, []string{`If-Range: W/"abc"`, "Range: bytes=0-1"}, Range{}, 0},
-	{"§13.1.5 If-Range date matches", "GET", 100, []string{"If-Range: " + dateSame, "Range: bytes=0-1"}, Range{0, 2}, 206},
-	{"§13.1.5 If-Range date in asctime", "GET", 100, []string{"If-Range: " + dateSameAsc, "Range: bytes=0-1"}, Range{0, 2}, 206},
-	{"§13.1.5 If-Range date later is no match", "GET", 100, []string{"If-Range: " + dateAfter, "Range: bytes=0-1"}, Range{}, 0},
-	{"§13.1.5 If-Range date earlier", "GET", 100, []string{"If-Range: " + dateBefore, "Range: bytes=0-1"}, Range{}, 0},
-	{"§13.1.5 If-Range garbage", "GET", 100, []string{"If-Range: abc", "Range: bytes=0-1"}, Range{}, 0},
-	{"§13.1.5 If-Range tag with trailing bytes", "GET", 100, []string{`If-Range: "abc" x`, "Range: bytes=0-1"}, Range{}, 0},
-	{"§13.1.5 If-Range twice", "GET", 100, []string{`If-Range: "abc"`, `If-Range: "abc"`, "Range: bytes=0-1"}, Range{}, 0},
-	{"§13.1.5 If-Range false beats 416", "GET", 100, []string{`If-Range: "x"`, "Range: bytes=500-"}, Range{}, 0},
-	{"§13.1.5 If-Range without Range", "GET", 100, []string{`If-Range: "x"`}, Range{}, 0},
+	{"§13.1.5 If-Range tag matches", "GET", 100, []string{`If-Range: "abc"`, "Range: bytes=0-1"}, []Range{{0, 2}}, 206},
+	{"§13.1.5 If-Range tag differs", "GET", 100, []string{`If-Range: "abd"`, "Range: bytes=0-1"}, nil, 0},
+	{"§13.1.5 If-Range weak tag never matches", "GET", 100, []string{`If-Range: W/"abc"`, "Range: bytes=0-1"}, nil, 0},
+	{"§13.1.5 If-Range date matches", "GET", 100, []string{"If-Range: " + dateSame, "Range: bytes=0-1"}, []Range{{0, 2}}, 206},
+	{"§13.1.5 If-Range date in asctime", "GET", 100, []string{"If-Range: " + dateSameAsc, "Range: bytes=0-1"}, []Range{{0, 2}}, 206},
+	{"§13.1.5 If-Range date later is no match", "GET", 100, []string{"If-Range: " + dateAfter, "Range: bytes=0-1"}, nil, 0},
+	{"§13.1.5 If-Range date earlier", "GET", 100, []string{"If-Range: " + dateBefore, "Range: bytes=0-1"}, nil, 0},
+	{"§13.1.5 If-Range garbage", "GET", 100, []string{"If-Range: abc", "Range: bytes=0-1"}, nil, 0},
+	{"§13.1.5 If-Range tag with trailing bytes", "GET", 100, []string{`If-Range: "abc" x`, "Range: bytes=0-1"}, nil, 0},
+	{"§13.1.5 If-Range twice", "GET", 100, []string{`If-Range: "abc"`, `If-Range: "abc"`, "Range: bytes=0-1"}, nil, 0},
+	{"§13.1.5 If-Range false beats 416", "GET", 100, []string{`If-Range: "x"`, "Range: bytes=500-"}, nil, 0},
+	{"§13.1.5 If-Range without Range", "GET", 100, []string{`If-Range: "x"`}, nil, 0},
+	{"§13.1.5 If-Range tag matches, several ranges", "GET", 100, []string{`If-Range: "abc"`, "Range: bytes=0-1,-1"}, []Range{{0, 2}, {99, 100}}, 206},
+	{"§13.1.5 If-Range stale, several ranges", "GET", 100, []string{`If-Range: "abd"`, "Range: bytes=0-1,-1"}, nil, 0},
 }
+
+// everyOther is a Range value asking for n one-byte ranges, bytes 0, 2, 4…,
+// and those ranges.
+func everyOther(n int) (value string, ranges []Range) {
+	specs := make([]string, n)
+	for i := range specs {
+		specs[i] = fmt.Sprintf("%d-%d", 2*i, 2*i)
+		ranges = append(ranges, Range{int64(2 * i), int64(2*i + 1)})
+	}
+	return "bytes=" + strings.Join(specs, ","), ranges
+}
+
+var (
+	sixteen, sixteenRanges = everyOther(MaxRanges)
+	seventeen, _           = everyOther(MaxRanges + 1)
+)
 
 func TestRangeFor(t *testing.T) {
 	for _, tc := range rangeCases {
 		req := parseReq(t, tc.method, tc.lines...)
-		if rg, status := RangeFor(req, tc.size, validate); rg != tc.want || status != tc.status {
-			t.Errorf("%s: RangeFor = %v, %d; want %v, %d", tc.name, rg, status, tc.want, tc.status)
+		var buf [MaxRanges]Range
+		if ranges, status := RangeFor(req, tc.size, validate, &buf); !slices.Equal(ranges, tc.want) || status != tc.status {
+			t.Errorf("%s: RangeFor = %v, %d; want %v, %d", tc.name, ranges, status, tc.want, tc.status)
 		}
 	}
 	// If-Range by date needs a Last-Modified, and by tag an ETag.
 	req := parseReq(t, "GET", "If-Range: "+dateSame, "Range: bytes=0-1")
-	if _, status := RangeFor(req, 100, Validators{ETag: etag}); status != 0 {
+	var buf [MaxRanges]Range
+	if _, status := RangeFor(req, 100, Validators{ETag: etag}, &buf); status != 0 {
 		t.Errorf("§13.1.5 If-Range date without Last-Modified: %d", status)
 	}
 	req = parseReq(t, "GET", `If-Range: "abc"`, "Range: bytes=0-1")
-	if _, status := RangeFor(req, 100, Validators{LastModified: lastMod}); status != 0 {
+	if _, status := RangeFor(req, 100, Validators{LastModified: lastMod}, &buf); status != 0 {
 		t.Errorf("§13.1.5 If-Range tag without ETag: %d", status)
 	}
 }
 
-func TestParseRangeCount(t *testing.T) {
-	first, count, sat, ok := ParseRange([]byte("bytes=500-600, 10-19 ,-5"), 100)
-	if first != (Range{10, 20}) || count != 3 || !sat || !ok {
-		t.Errorf("ParseRange = %v, %d, %v, %v", first, count, sat, ok)
+func TestParseRangeBuffer(t *testing.T) {
+	var buf [2]Range
+	value := []byte("bytes=500-600, 10-19 ,-5,0-0")
+	if n, ok := ParseRange(value, 100, buf[:]); n != 3 || !ok || buf != [2]Range{{10, 20}, {95, 100}} {
+		t.Errorf("ParseRange = %d, %v, %v", n, ok, buf)
 	}
-	if _, _, _, ok := ParseRange([]byte("bytes=0-1"), -1); ok {
+	if n, ok := ParseRange(value, 100, nil); n != 3 || !ok {
+		t.Errorf("ParseRange with no room = %d, %v", n, ok)
+	}
+	if n, ok := ParseRange([]byte("bytes=500-600"), 100, buf[:]); n != 0 || !ok {
+		t.Errorf("ParseRange of nothing satisfiable = %d, %v", n, ok)
+	}
+	if _, ok := ParseRange([]byte("bytes=0-1"), -1, buf[:]); ok {
 		t.Error("negative size accepted")
 	}
 }
@@ -426,6 +466,8 @@ func TestConditionalAllocs(t *testing.T) {
 	req := parseReq(t, "GET", `If-Match: "x", "abc"`, "If-Unmodified-Since: "+dateAfter,
 		`If-None-Match: W/"y", "z"`, "If-Modified-Since: "+dateBefore, `If-Range: "abc"`, "Range: bytes=10-19")
 	dates := [][]byte{[]byte(dateSame), []byte(dateBefore850), []byte(dateSameAsc)}
+	several := parseReq(t, "GET", "Range: "+sixteen)
+	var ranges [MaxRanges]Range
 	buf := make([]byte, 0, 64)
 	mtime := time.Now()
 	for name, fn := range map[string]func(){
@@ -438,8 +480,13 @@ func TestConditionalAllocs(t *testing.T) {
 		},
 		"AppendETag":    func() { buf = AppendETag(buf[:0], 1<<40, 1<<30, mtime) },
 		"Preconditions": func() { _ = Preconditions(req, validate) },
-		"RangeFor":      func() { _, _ = RangeFor(req, 100, validate) },
-		"Elements":      func() { req.Elements("If-Match", func(e []byte) bool { return len(e) > 0 }) },
+		"RangeFor":      func() { _, _ = RangeFor(req, 100, validate, &ranges) },
+		"RangeFor of several": func() {
+			if _, status := RangeFor(several, 100, validate, &ranges); status != 206 {
+				t.Fatal(status)
+			}
+		},
+		"Elements": func() { req.Elements("If-Match", func(e []byte) bool { return len(e) > 0 }) },
 	} {
 		if n := testing.AllocsPerRun(100, fn); n != 0 {
 			t.Errorf("%s allocates %v times", name, n)
@@ -448,18 +495,19 @@ func TestConditionalAllocs(t *testing.T) {
 	if Preconditions(req, validate) != 0 {
 		t.Error("the request used for counting allocations fails its preconditions")
 	}
-	if rg, status := RangeFor(req, 100, validate); status != 206 || rg != (Range{10, 20}) {
-		t.Errorf("RangeFor = %v, %d", rg, status)
+	if rgs, status := RangeFor(req, 100, validate, &ranges); status != 206 || !slices.Equal(rgs, []Range{{10, 20}}) {
+		t.Errorf("RangeFor = %v, %d", rgs, status)
 	}
 }
 
 // refParseRange is ParseRange written the obvious way, with strings and
-// strconv, for the fuzzer to compare against.
-func refParseRange(value string, size int64) (first Range, count int, satisfiable, ok bool) {
+// strconv, for the fuzzer to compare against. It returns every satisfiable
+// range.
+func refParseRange(value string, size int64) (ranges []Range, ok bool) {
 	unit, set, found := strings.Cut(value, "=")
 	if !found || !strings.EqualFold(unit, "bytes") || size < 0 || set == "" ||
 		strings.TrimLeft(set, " \t") != set || strings.TrimRight(set, " \t") != set {
-		return Range{}, 0, false, false
+		return nil, false
 	}
 	num := func(s string) (int64, bool) {
 		if s == "" || strings.Trim(s, "0123456789") != "" {
@@ -468,6 +516,7 @@ func refParseRange(value string, size int64) (first Range, count int, satisfiabl
 		n, err := strconv.ParseInt(s, 10, 64)
 		return n, err == nil
 	}
+	count := 0
 	for _, spec := range strings.Split(set, ",") {
 		spec = strings.Trim(spec, " \t")
 		if spec == "" {
@@ -475,26 +524,26 @@ func refParseRange(value string, size int64) (first Range, count int, satisfiabl
 		}
 		a, b, found := strings.Cut(spec, "-")
 		if !found {
-			return Range{}, 0, false, false
+			return nil, false
 		}
 		var rg Range
 		sat := false
 		if a == "" {
 			n, ok := num(b)
 			if !ok {
-				return Range{}, 0, false, false
+				return nil, false
 			}
 			rg, sat = Range{max(size-n, 0), size}, n > 0
 		} else {
 			start, ok := num(a)
 			end := size
 			if !ok {
-				return Range{}, 0, false, false
+				return nil, false
 			}
 			if b != "" {
 				last, ok := num(b)
 				if !ok || last < start {
-					return Range{}, 0, false, false
+					return nil, false
 				}
 				if last < size {
 					end = last + 1
@@ -503,16 +552,20 @@ func refParseRange(value string, size int64) (first Range, count int, satisfiabl
 			rg, sat = Range{start, end}, start < size
 		}
 		count++
-		if sat && !satisfiable {
-			first, satisfiable = rg, true
+		if sat {
+			ranges = append(ranges, rg)
 		}
 	}
 	if count == 0 {
-		return Range{}, 0, false, false
+		return nil, false
 	}
-	return first, count, satisfiable, true
+	return ranges, true
 }
 
+// FuzzParseRange compares ParseRange with the reference parser, then checks
+// what RangeFor makes of the ranges: within the representation, at most
+// MaxRanges of them, none sharing a byte — so a 206 never sends more than
+// the file and MaxRanges part heads.
 func FuzzParseRange(f *testing.F) {
 	for _, tc := range rangeCases {
 		for _, l := range tc.lines {
@@ -522,24 +575,44 @@ func FuzzParseRange(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, value []byte, size int64) {
-		first, count, sat, ok := ParseRange(value, size)
-		if !ok && (count != 0 || sat || first != Range{}) {
-			t.Fatalf("%q: not ok but %v, %d, %v", value, first, count, sat)
+		var buf [MaxRanges]Range
+		n, ok := ParseRange(value, size, buf[:])
+		if !ok && n != 0 {
+			t.Fatalf("%q: not ok but %d ranges", value, n)
 		}
-		if ok && count < 1 {
-			t.Fatalf("%q: ok with no range", value)
+		got := buf[:min(n, len(buf))]
+		for _, rg := range got {
+			if !(0 <= rg.Start && rg.Start <= rg.End && rg.End <= size && (rg.Start < rg.End || size == 0)) {
+				t.Fatalf("%q, size %d: satisfiable range %v out of bounds", value, size, rg)
+			}
 		}
-		if sat && !(0 <= first.Start && first.Start <= first.End && first.End <= size &&
-			(first.Start < first.End || size == 0)) {
-			t.Fatalf("%q, size %d: satisfiable range %v out of bounds", value, size, first)
+		ref, rok := refParseRange(string(value), size)
+		if rok != ok || len(ref) != n || !slices.Equal(got, ref[:len(got)]) {
+			t.Fatalf("%q, size %d: ParseRange = %d, %v, %v; reference %v, %v", value, size, n, ok, got, ref, rok)
 		}
-		if !sat && first != (Range{}) {
-			t.Fatalf("%q: unsatisfiable but %v", value, first)
+
+		req := &Request{Method: []byte("GET"), Fields: []Field{{Name: []byte("Range"), Value: value}}}
+		ranges, status := RangeFor(req, size, validate, &buf)
+		switch {
+		case status == 416 && (!ok || n != 0), status == 0 && ranges != nil:
+			t.Fatalf("%q, size %d: %d with %v, from %d ranges, ok %v", value, size, status, ranges, n, ok)
+		case status != 206:
+			return
 		}
-		rf, rc, rs, rok := refParseRange(string(value), size)
-		if rf != first || rc != count || rs != sat || rok != ok {
-			t.Fatalf("%q, size %d: ParseRange = %v, %d, %v, %v; reference %v, %d, %v, %v",
-				value, size, first, count, sat, ok, rf, rc, rs, rok)
+		var total int64
+		for i, a := range ranges {
+			if a.Start >= a.End || a.End > size {
+				t.Fatalf("%q, size %d: range %v sent", value, size, a)
+			}
+			for _, b := range ranges[:i] {
+				if a.Start < b.End && b.Start < a.End {
+					t.Fatalf("%q: ranges %v and %v overlap", value, a, b)
+				}
+			}
+			total += a.End - a.Start
+		}
+		if len(ranges) == 0 || len(ranges) > MaxRanges || total > size || !slices.Equal(ranges, ref) {
+			t.Fatalf("%q, size %d: 206 with %v (%d bytes); reference ranges %v", value, size, ranges, total, ref)
 		}
 	})
 }

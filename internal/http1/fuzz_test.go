@@ -70,7 +70,7 @@ func checkParse(t *testing.T, buf []byte, lim Limits) {
 			t.Fatalf("field %q: %q points outside the head", fl.Name, fl.Value)
 		}
 	}
-	if req.Major != 1 || req.Minor > 1 || req.Chunked && req.ContentLength >= 0 {
+	if req.Major != 1 || req.Minor > 1 || req.Minor != min(req.SentMinor, 1) || req.SentMinor > 9 || req.Chunked && req.ContentLength >= 0 {
 		t.Fatalf("impossible request: %+v", req)
 	}
 

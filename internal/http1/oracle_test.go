@@ -126,6 +126,7 @@ func compareWithNetHTTP(t *testing.T, buf []byte) bool {
 		got, want any
 	}{
 		{"method", string(req.Method), want.Method},
+		{"version as sent", [2]int{req.Major, req.SentMinor}, [2]int{want.ProtoMajor, want.ProtoMinor}},
 		{"path", path, wantPath},
 		{"host", string(req.Authority), want.Host},
 		{"content length", req.ContentLength, wantLength},

@@ -212,16 +212,21 @@ func isVersionPrefix(v []byte) bool {
 	return true
 }
 
-// parseVersion accepts HTTP/1.0 and HTTP/1.1. Any other well-formed version
-// is answered 505 (RFC 9110 §15.6.6); anything else is not HTTP at all.
+// parseVersion accepts HTTP/1.x, for any one-digit x. A minor version above
+// 1 is processed as HTTP/1.1, the highest we conform to, as RFC 9110 §2.5
+// asks: a minor version only ever adds to what a message means, so reading
+// a 1.2 message as 1.1 is right as far as it goes, and the 1.1 answer (§6.2)
+// is one its client understands. Any other major version is answered 505
+// (RFC 9110 §15.6.6); anything that is not HTTP-version is not HTTP at all.
 func parseVersion(v []byte, req *Request) error {
 	if len(v) != len(versionPattern) || !isVersionPrefix(v) {
 		return errVersion
 	}
-	req.Major, req.Minor = int(v[5]-'0'), int(v[7]-'0')
-	if req.Major != 1 || req.Minor > 1 {
+	req.Major, req.SentMinor = int(v[5]-'0'), int(v[7]-'0')
+	if req.Major != 1 {
 		return errHTTPVersion
 	}
+	req.Minor = min(req.SentMinor, 1)
 	return nil
 }
 

@@ -46,6 +46,7 @@ type validCase struct {
 	auth   string // Authority
 	host   string
 	minor  int
+	sent   int   // SentMinor, when it is not minor
 	length int64 // ContentLength
 	chunk  bool
 	close  bool
@@ -116,6 +117,10 @@ var validCases = []validCase{
 		method: "GET", path: "/", query: none, auth: "127.0.0.1:80", host: "127.0.0.1:80", minor: 1, length: -1, fields: 1},
 	{name: "RFC 9110 §5.5 empty field value", in: "GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n",
 		method: "GET", path: "/", query: none, auth: "a", host: "a", minor: 1, length: -1, fields: 2},
+	{name: "RFC 9110 §2.5 HTTP/1.2 is processed as 1.1", in: "GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+		method: "GET", path: "/", query: none, auth: "a", host: "a", minor: 1, sent: 2, length: -1, fields: 1},
+	{name: "RFC 9110 §2.5 HTTP/1.9 with 1.1's Expect and close", in: "PUT /f HTTP/1.9\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+		method: "PUT", path: "/f", query: none, auth: "a", host: "a", minor: 1, sent: 9, length: 1, close: true, expect: true, fields: 4},
 	{name: "RFC 9110 §5.6.1 empty list elements around chunked", in: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: , chunked,\r\n\r\n",
 		method: "POST", path: "/", query: none, auth: "a", host: "a", minor: 1, length: -1, chunk: true, fields: 2},
 }
@@ -146,8 +151,12 @@ func TestParseValid(t *testing.T) {
 			check("Query", show(req.Query), tc.query)
 			check("Authority", show(req.Authority), tc.auth)
 			check("Host", show(req.Host), tc.host)
-			if req.Major != 1 || req.Minor != tc.minor {
-				t.Errorf("version = %d.%d, want 1.%d", req.Major, req.Minor, tc.minor)
+			sent := tc.minor
+			if tc.sent != 0 {
+				sent = tc.sent
+			}
+			if req.Major != 1 || req.Minor != tc.minor || req.SentMinor != sent {
+				t.Errorf("version = %d.%d, sent as 1.%d; want 1.%d, sent as 1.%d", req.Major, req.Minor, req.SentMinor, tc.minor, sent)
 			}
 			if req.ContentLength != tc.length {
 				t.Errorf("ContentLength = %d, want %d", req.ContentLength, tc.length)
@@ -249,7 +258,7 @@ var invalidCases = []invalidCase{
 	{"RFC 9112 §2.3 version with text → 400", "GET / HTTP/1.1x\r\nHost: a\r\n\r\n", 400},
 	{"RFC 9110 §15.6.6 version HTTP/2.0 → 505", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
 	{"RFC 9110 §15.6.6 version HTTP/0.9 → 505", "GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505},
-	{"RFC 9110 §15.6.6 version HTTP/1.2 → 505", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505},
+	{"RFC 9110 §2.5 HTTP/1.2 is read as 1.1: Host required → 400", "GET / HTTP/1.2\r\n\r\n", 400},
 	{"RFC 9110 §15.6.6 version HTTP/3.0 → 505", "GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505},
 	{"RFC 9110 §15.6.6 HTTP/2 preface → 505", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
 

@@ -77,7 +77,11 @@ type Request struct {
 	Authority []byte // from an absolute- or authority-form Target, else the Host value
 	Host      []byte // the Host field value; nil if absent
 
-	Major, Minor int // always 1.0 or 1.1
+	// The version the request is processed as: always 1.0 or 1.1. A
+	// higher minor version is processed as 1.1 (RFC 9110 §2.5); SentMinor
+	// is the one the request line holds, 0 to 9, for the access log.
+	Major, Minor int
+	SentMinor    int
 
 	Fields []Field // all header fields, in the order received
 
@@ -97,7 +101,7 @@ func (r *Request) reset() {
 		fields = r.fields[:0]
 	}
 	r.Method, r.Target, r.Path, r.Query, r.Authority, r.Host = nil, nil, nil, nil, nil, nil
-	r.Major, r.Minor = 0, 0
+	r.Major, r.Minor, r.SentMinor = 0, 0, 0
 	r.Fields = fields
 	r.ContentLength = -1
 	r.Chunked, r.Close, r.Expect100 = false, false, false

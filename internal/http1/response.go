@@ -62,8 +62,12 @@ func StatusText(code int) string {
 // Head is what a response head needs. Zero values mean "omit", except
 // ContentLength, where 0 is a real length and a negative value omits it.
 type Head struct {
-	Status        int
-	ContentType   string
+	Status      int
+	ContentType string
+	// Boundary, if set, makes the body multipart/byteranges (RFC 9110
+	// §14.6): Content-Type says so, with this boundary, instead of
+	// ContentType, which is then the parts' own.
+	Boundary      []byte
 	ContentLength int64     // < 0 omits the field; never written for 1xx and 204
 	Close         bool      // write "Connection: close"
 	KeepAlive10   bool      // write "Connection: keep-alive", for an HTTP/1.0 client that asked
@@ -112,7 +116,11 @@ func AppendHead(dst []byte, h *Head, date []byte) []byte {
 		dst = append(dst, "\r\n"...)
 	}
 	dst = append(dst, "Server: rawserve\r\n"...)
-	dst = appendField(dst, "Content-Type: ", h.ContentType)
+	if len(h.Boundary) > 0 {
+		dst = appendField(dst, "Content-Type: multipart/byteranges; boundary=", h.Boundary)
+	} else {
+		dst = appendField(dst, "Content-Type: ", h.ContentType)
+	}
 	// RFC 9110 §8.6: a server MUST NOT send Content-Length in a 1xx or
 	// 204 response, whatever the caller filled in.
 	if h.ContentLength >= 0 && status >= 200 && status != 204 {

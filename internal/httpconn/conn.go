@@ -20,9 +20,10 @@
 //	                                 Write: answered (or refused: 400, 408, 413, 431…)
 //	                                 Close: EOF or the idle timeout, between requests
 //	ReadBody    read(2) into Room    ReadBody, or Write: answered or refused
-//	Write       write(2) Output      Write: a short write; SendFile: a file body follows;
+//	Write       write(2) Output      Write: a short write; SendFile: a file section follows;
 //	                                 ReadHead, ReadBody (after 100 Continue); the close
-//	SendFile    sendfile(2) File     SendFile, ReadHead, or the close
+//	SendFile    sendfile(2) File     SendFile; Write: the next part head of a multipart
+//	                                 body, or its end; ReadHead, or the close
 //	CloseWrite  shutdown(SHUT_WR)    Linger
 //	Linger      read(2) and drop     Close: EOF, the linger time, or 256 KiB
 //	Close       close(2)
@@ -78,9 +79,13 @@ type Conn struct {
 	scanned int    // of in, already searched for the end of a head
 	out     []byte // output composed and not yet written; nil when there is none
 	sent    int    // of out, written
+	// A body from a file is sent in sections, each once out is written up
+	// to it: one for a 200 or a 206; for multipart/byteranges, one per
+	// part, with the part heads in out between them.
 	file    *sock.File
-	fileOff int64 // the section of file still to send, after out
-	fileLen int64
+	section section   // the section being sent, or due next
+	more    *sections // the sections after it; nil when there are none
+	bodyAt  int       // where in out a multipart body begins, for the log
 
 	r         round
 	inBody    bool // the request in hand has a body still to read
@@ -106,6 +111,20 @@ type Conn struct {
 type input struct {
 	b   []byte
 	req http1.Request
+}
+
+// section is n bytes of the file, from off, to send once out[:end] is
+// written.
+type section struct {
+	end    int
+	off, n int64
+}
+
+// sections are the sections of a multipart/byteranges body after the first,
+// in order: a list from the server's pool, taken only while it is sent.
+type sections struct {
+	list []section
+	next int // the one due next
 }
 
 // round is one request and its response, as the access log tells it.
@@ -220,16 +239,29 @@ func (c *Conn) EOF(now time.Time) {
 	}
 }
 
-// Output is the output to write in state Write.
-func (c *Conn) Output() []byte { return c.out[c.sent:] }
+// Output is the output to write in state Write: up to the file section
+// due next, if there is one.
+func (c *Conn) Output() []byte { return c.out[c.sent:c.outputEnd()] }
+
+func (c *Conn) outputEnd() int {
+	if c.file != nil {
+		return c.section.end
+	}
+	return len(c.out)
+}
 
 // Wrote says that n bytes of Output went to the kernel.
 func (c *Conn) Wrote(n int, now time.Time) {
-	if c.sent += n; c.sent < len(c.out) {
+	if from, to := max(c.sent, c.bodyAt), c.sent+n; c.more != nil && to > from {
+		c.r.line.bytes += int64(to - from) // a multipart body's part heads
+	}
+	if c.sent += n; c.sent < c.outputEnd() {
 		return // the rest waits for room in the send buffer
 	}
-	c.srv.putOut(c.out)
-	c.out, c.sent = nil, 0
+	if c.sent == len(c.out) {
+		c.srv.putOut(c.out)
+		c.out, c.sent = nil, 0
+	}
 	if c.file != nil {
 		c.state = SendFile
 		return
@@ -240,21 +272,44 @@ func (c *Conn) Wrote(n int, now time.Time) {
 // File is the section to send in state SendFile: the file, the offset to
 // send from and the bytes left.
 func (c *Conn) File() (f *sock.File, off, n int64) {
-	return c.file, c.fileOff, c.fileLen
+	return c.file, c.section.off, c.section.n
 }
 
 // SentFile says that n more bytes of File went to the kernel.
 func (c *Conn) SentFile(n int, now time.Time) {
-	c.fileOff += int64(n)
-	c.fileLen -= int64(n)
+	c.section.off += int64(n)
+	c.section.n -= int64(n)
 	c.r.line.bytes += int64(n)
-	if c.fileLen > 0 {
+	if c.section.n > 0 {
 		return
 	}
+	if c.more != nil && c.more.next < len(c.more.list) {
+		c.section = c.more.list[c.more.next] // and before it, the next part's head
+		c.more.next++
+		c.state = Write
+		return
+	}
+	// What is left of the output, the end of a multipart body, is counted
+	// as sent, like a response from memory.
+	c.r.line.bytes += int64(len(c.out) - c.sent)
+	c.dropFile()
+	c.endRound(now)
+	if c.out != nil {
+		c.state = Write
+		return
+	}
+	c.resume(now)
+}
+
+// dropFile closes the file a response was sent from, and gives its list
+// of sections back.
+func (c *Conn) dropFile() {
 	c.file.Close()
 	c.file = nil
-	c.endRound(now)
-	c.resume(now)
+	if c.more != nil {
+		c.srv.putSections(c.more)
+		c.more = nil
+	}
 }
 
 // ShutDown says how shutdown(SHUT_WR) went, in state CloseWrite. Then the
@@ -357,8 +412,7 @@ func (c *Conn) Abandon() {
 // bytes that went out; the buffers go back to the pool.
 func (c *Conn) Closed(now time.Time) {
 	if c.file != nil {
-		c.file.Close()
-		c.file = nil
+		c.dropFile()
 		c.logRound(now)
 	}
 	c.putInput()
@@ -450,7 +504,7 @@ func (c *Conn) partial(now time.Time) bool {
 func (c *Conn) gotHead(n int, now time.Time) {
 	req, r, cfg := &c.in.req, &c.r, &c.srv.cfg
 	r.head, r.raw = n, c.in.b[:n]
-	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.Minor
+	r.line.method, r.line.target, r.line.minor = req.Method, req.Target, req.SentMinor // logged as sent
 	r.reads, r.waits = c.stats.Reads-r.stats.Reads, c.stats.Waits-r.stats.Waits
 	// An expectation we cannot meet gets 417 (RFC 9110, 10.1.1). Expect is
 	// HTTP/1.1's: an HTTP/1.0 request's is ignored, as the RFC requires.

@@ -3,6 +3,7 @@ package httpconn
 import (
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"syscall"
 	"time"
@@ -15,7 +16,8 @@ import (
 
 // What this server answers, composed into the connection's output: the
 // head and, when the body is in memory, the body too, so that one write(2)
-// sends both; a body from a file is left in c.file for sendfile(2).
+// sends both; a body from a file is left as sections of c.file for
+// sendfile(2).
 
 const allow = "GET, HEAD, OPTIONS"
 
@@ -125,9 +127,14 @@ func (c *Conn) fileResponse(f content, ctype string, keep bool) bool {
 	}
 	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.size,
 		LastModified: lm, ETag: srv.etag, AcceptRanges: true}
-	rg, status := http1.RangeFor(req, f.size, v)
+	var buf [http1.MaxRanges]http1.Range
+	ranges, status := http1.RangeFor(req, f.size, v, &buf)
 	switch status {
 	case 206:
+		if len(ranges) > 1 {
+			return c.byteranges(h, f, ranges, keep)
+		}
+		rg := ranges[0]
 		h.Status, h.ContentLength = 206, rg.End-rg.Start
 		h.ContentRange, h.RangeSize = rg, f.size
 		if f.file == nil {
@@ -140,6 +147,32 @@ func (c *Conn) fileResponse(f content, ctype string, keep bool) bool {
 		return c.respond(&h, srv.body, nil, 0, keep)
 	}
 	return c.respond(&h, f.body, f.file, 0, keep)
+}
+
+// byteranges answers a GET for several ranges of a file with one
+// multipart/byteranges body (RFC 9110 §14.6), whose length is known before
+// it is written. A file in memory gets the whole body composed behind the
+// head. A file on disk gets the part heads composed in the output, with a
+// section of the file due after each: the model writes the output up to the
+// first section, sends that with sendfile(2), writes on up to the next, and
+// so on (Output, Wrote, SentFile), so no part passes through memory.
+func (c *Conn) byteranges(h http1.Head, f content, ranges []http1.Range, keep bool) bool {
+	var boundary [http1.BoundaryLen]byte
+	b := http1.Byteranges{Boundary: http1.AppendBoundary(boundary[:0], rand.Uint64()),
+		ContentType: h.ContentType, Size: f.size, Ranges: ranges}
+	h.Status, h.Boundary, h.ContentLength = 206, b.Boundary, b.Length()
+	if f.file == nil {
+		c.srv.body = b.AppendBody(c.srv.body[:0], f.body)
+		return c.respond(&h, c.srv.body, nil, 0, keep)
+	}
+	keep = c.respond(&h, nil, nil, 0, keep)
+	c.bodyAt = len(c.out)
+	for i, rg := range ranges {
+		c.out = b.AppendPartHead(c.out, i)
+		c.addSection(f.file, rg.Start, rg.End-rg.Start)
+	}
+	c.out = b.AppendEnd(c.out)
+	return keep
 }
 
 // errorHead puts a one-line plain-text body ("404 Not Found") in s.body and
@@ -190,10 +223,26 @@ func (c *Conn) respond(h *http1.Head, body []byte, f *sock.File, off int64, keep
 		c.out = append(c.out, body...)
 		c.r.line.bytes = int64(len(body))
 		if f != nil {
-			c.file, c.fileOff, c.fileLen = f, off, h.ContentLength
+			c.addSection(f, off, h.ContentLength)
 		}
 	}
 	return keep
+}
+
+// addSection has n bytes of f, from off, sent with sendfile(2) once the
+// output composed so far is written. The first section is the Conn's to
+// hold; the further ones of a multipart/byteranges body wait in a list from
+// the server's pool.
+func (c *Conn) addSection(f *sock.File, off, n int64) {
+	s := section{end: len(c.out), off: off, n: n}
+	if c.file == nil {
+		c.file, c.section = f, s
+		return
+	}
+	if c.more == nil {
+		c.more = c.srv.getSections()
+	}
+	c.more.list = append(c.more.list, s)
 }
 
 // pageInfo gathers what the default page tells the visitor.

@@ -107,6 +107,7 @@ type Server struct {
 
 	inputs  []*input // pools of buffers not in use
 	outs    [][]byte
+	parts   []*sections
 	scratch []byte // where a lingering close drains to
 	body    []byte // the rendered page, or an error's one line
 	etag    []byte // the served file's entity-tag
@@ -187,6 +188,20 @@ func (s *Server) putOut(b []byte) {
 	if cap(b) <= 2*maxGather { // a page body may grow it; keep sane sizes
 		s.outs = append(s.outs, b[:0])
 	}
+}
+
+func (s *Server) getSections() *sections {
+	if n := len(s.parts); n > 0 {
+		l := s.parts[n-1]
+		s.parts = s.parts[:n-1]
+		return l
+	}
+	return &sections{list: make([]section, 0, http1.MaxRanges)}
+}
+
+func (s *Server) putSections(l *sections) {
+	l.list, l.next = l.list[:0], 0
+	s.parts = append(s.parts, l)
 }
 
 // accessLog buffers one line per request in Common Log Format with the

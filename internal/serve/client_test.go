@@ -225,8 +225,15 @@ func (c *rawClient) roundTrip(req, body []byte) error {
 // readResponse reads until what came ends in body; it must be a 200
 // response.
 func (c *rawClient) readResponse(body []byte) error {
+	return c.readUntil(status200, body)
+}
+
+var status200 = []byte("HTTP/1.1 200 ")
+
+// readUntil reads until what came ends in end; it must begin with start.
+func (c *rawClient) readUntil(start, end []byte) error {
 	n := 0
-	for !bytes.HasSuffix(c.buf[:n], body) {
+	for !bytes.HasSuffix(c.buf[:n], end) {
 		m, err := unix.Read(c.fd, c.buf[n:])
 		if err == unix.EINTR {
 			continue
@@ -236,7 +243,7 @@ func (c *rawClient) readResponse(body []byte) error {
 		}
 		n += m
 	}
-	if !bytes.HasPrefix(c.buf[:n], []byte("HTTP/1.1 200 ")) {
+	if !bytes.HasPrefix(c.buf[:n], start) {
 		return fmt.Errorf("response %q", c.buf[:n])
 	}
 	return nil

@@ -1,0 +1,145 @@
+package httpconn
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rawserve/rawserve/internal/sock"
+	"github.com/rawserve/rawserve/internal/static"
+)
+
+// A multipart/byteranges body, from disk (part heads written between
+// sendfile sections) and from the file cache (composed in memory), however
+// the writes and sendfiles are cut: every part is the file's bytes, the
+// Content-Length is the body's, the next request on the connection is
+// answered right, and the access log counts the body.
+func TestByterangesBody(t *testing.T) {
+	dir := t.TempDir()
+	content := make([]byte, 20000)
+	for i := range content {
+		content[i] = byte(i*7 + i/256)
+	}
+	os.WriteFile(filepath.Join(dir, "f.bin"), content, 0o644)
+	d, err := static.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+
+	ranges := [][2]int{{19990, 20000}, {0, 10}, {100, 5001}, {5001, 5002}}
+	in := "GET /f.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=-10,0-9,100-5000,5001-5001\r\n\r\n" +
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	cutSets := [][]byte{nil, {0, 1, 2, 3, 200, 17, 5, 99, 250}, bytes.Repeat([]byte{0}, 500)}
+	for _, cache := range []time.Duration{0, time.Hour} {
+		for _, gather := range []bool{false, true} {
+			for i, cuts := range cutSets {
+				t.Run(fmt.Sprintf("cache=%v/gather=%v/cuts%d", cache > 0, gather, i), func(t *testing.T) {
+					var log bytes.Buffer
+					srv := NewServer(Config{Dir: d, FileCache: cache, AccessLog: &log, ErrorLog: io.Discard},
+						Model{Name: "test", Gather: gather})
+					if cache > 0 {
+						drive(t, srv, []byte(get("/f.bin")), nil) // into the cache
+					}
+					out := drive(t, srv, []byte(in), bytes.Clone(cuts))
+					br := bufio.NewReader(bytes.NewReader(out))
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					body := readBody(t, resp.Body)
+					if resp.StatusCode != 206 || resp.ContentLength != int64(len(body)) || resp.Header.Get("Content-Range") != "" {
+						t.Fatalf("%d, Content-Length %d for %d bytes, Content-Range %q", resp.StatusCode, resp.ContentLength, len(body), resp.Header.Get("Content-Range"))
+					}
+					checkParts(t, resp.Header.Get("Content-Type"), body, content, ranges)
+					if next, err := http.ReadResponse(br, nil); err != nil || next.StatusCode != 200 || string(readBody(t, next.Body)) != "ok\n" {
+						t.Fatalf("the request after: %v, %v", next, err)
+					}
+					srv.FlushLog()
+					if want := `"GET /f.bin HTTP/1.1" 206 ` + strconv.Itoa(len(body)) + " "; !bytes.Contains(log.Bytes(), []byte(want)) {
+						t.Errorf("access log %q lacks %q", log.String(), want)
+					}
+				})
+			}
+		}
+	}
+}
+
+// A multipart response cut short by the client is logged with the body
+// bytes that went out, not the whole Content-Length.
+func TestByterangesCutShort(t *testing.T) {
+	var log bytes.Buffer
+	srv := NewServer(Config{Dir: testDir(t), AccessLog: &log, ErrorLog: io.Discard}, Model{Name: "test"})
+	var c Conn
+	c.Start(srv, testSock(), time.Now())
+	req := "GET /index.html HTTP/1.1\r\nHost: x\r\nRange: bytes=0-99,200-299\r\n\r\n"
+	c.Received(copy(c.Room(), req), time.Now())
+	head := bytes.Index(c.Output(), []byte("\r\n\r\n")) + 4
+	c.Wrote(len(c.Output()), time.Now()) // the head and the first part's head
+	first := c.bodyAt
+	if c.State() != SendFile || first != head {
+		t.Fatalf("state %v, body at %d, head of %d bytes", c.State(), first, head)
+	}
+	c.SentFile(60, time.Now())
+	partHead := c.section.end - head
+	c.Fail(io.EOF) // the client is gone
+	c.Closed(time.Now())
+	srv.FlushLog()
+	if want := " 206 " + strconv.Itoa(partHead+60) + " "; !bytes.Contains(log.Bytes(), []byte(want)) {
+		t.Errorf("access log %q lacks %q", log.String(), want)
+	}
+	if c.file != nil || c.more != nil {
+		t.Error("the file or its sections are still held")
+	}
+}
+
+// checkParts parses a multipart/byteranges body and checks that it holds
+// exactly the given ranges of content, in order.
+func checkParts(t *testing.T, ctype string, body, content []byte, ranges [][2]int) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil || mt != "multipart/byteranges" || !regexp.MustCompile(`^rawserve-[0-9a-f]{16}$`).MatchString(params["boundary"]) {
+		t.Fatalf("Content-Type %q", ctype)
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for i, rg := range ranges {
+		p, err := mr.NextRawPart()
+		if err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		got := readBody(t, p)
+		cr := fmt.Sprintf("bytes %d-%d/%d", rg[0], rg[1]-1, len(content))
+		if p.Header.Get("Content-Range") != cr || p.Header.Get("Content-Type") != "application/octet-stream" ||
+			!bytes.Equal(got, content[rg[0]:rg[1]]) {
+			t.Fatalf("part %d: %v, %d bytes; want %s", i, p.Header, len(got), cr)
+		}
+	}
+	if _, err := mr.NextRawPart(); err != io.EOF {
+		t.Fatalf("after %d parts: %v", len(ranges), err)
+	}
+}
+
+func readBody(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func testSock() *sock.Conn {
+	return &sock.Conn{Peer: sock.Addr{Port: 40000}, Accept: sock.AcceptInfo{Time: time.Now()}}
+}
+
+func get(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n" }
