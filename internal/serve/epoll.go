@@ -112,7 +112,7 @@ type loop struct {
 	retry   time.Time
 	backoff time.Duration
 
-	draining bool // the Waker fired: no more accepting, no more keep-alive
+	stopping bool // the Waker fired: no more accepting, no more keep-alive
 	graceEnd time.Time
 	err      error // what stops the loop
 }
@@ -156,7 +156,7 @@ func (lp *loop) run() error {
 	defer lp.ep.Close()
 	defer lp.srv.FlushLog()
 	lp.now = time.Now()
-	for lp.err == nil && !(lp.draining && lp.open == 0) {
+	for lp.err == nil && !(lp.stopping && lp.open == 0) {
 		events, err := lp.ep.Wait(lp.timeout())
 		if err != nil {
 			return err
@@ -168,7 +168,7 @@ func (lp *loop) run() error {
 			case tagListener:
 				lp.accept()
 			case tagWaker:
-				lp.drain()
+				lp.shutdown()
 			default:
 				if c := lp.conns[ev.Fd]; c != nil && c.gen == ev.Pad {
 					c.ready(ev.Events)
@@ -180,7 +180,7 @@ func (lp *loop) run() error {
 			lp.srv.FlushLog() // a quiet moment: write the access log
 		}
 		lp.expire()
-		if lp.paused && !lp.draining && (lp.retry.IsZero() || !lp.now.Before(lp.retry)) {
+		if lp.paused && !lp.stopping && (lp.retry.IsZero() || !lp.now.Before(lp.retry)) {
 			lp.accept()
 		}
 	}
@@ -204,7 +204,7 @@ func (lp *loop) timeout() time.Duration {
 	if lp.paused {
 		earliest(lp.retry)
 	}
-	if lp.draining {
+	if lp.stopping {
 		earliest(lp.graceEnd)
 	}
 	if !lp.srv.LogPending().IsZero() {
@@ -221,7 +221,7 @@ func (lp *loop) timeout() time.Duration {
 // reported again — or the loop reaches its limit.
 func (lp *loop) accept() {
 	lp.paused = false
-	for !lp.draining {
+	for !lp.stopping {
 		if lp.maxConns > 0 && lp.open >= lp.maxConns {
 			lp.paused, lp.retry = true, time.Time{} // until one of ours closes
 			return
@@ -283,14 +283,14 @@ func (lp *loop) register(c *econn) {
 	}
 }
 
-// drain starts the shutdown: stop accepting, close the connections that
-// wait for a request, let the others finish their response (it will say
-// Connection: close) until the grace period ends.
-func (lp *loop) drain() {
-	if lp.draining {
+// shutdown begins the end, when the Waker fires: stop accepting, close the
+// connections that wait for a request, let the others finish their response
+// (it will say Connection: close) until the grace period ends.
+func (lp *loop) shutdown() {
+	if lp.stopping {
 		return
 	}
-	lp.draining = true
+	lp.stopping = true
 	lp.graceEnd = lp.now.Add(lp.grace)
 	if err := lp.ep.Del(lp.l.FD()); err != nil {
 		lp.srv.Errorf("%v", err)
@@ -308,7 +308,7 @@ func (lp *loop) drain() {
 // expire acts on the connections whose deadline has passed, and at the end
 // of the grace period on all that are left.
 func (lp *loop) expire() {
-	if lp.draining && !lp.now.Before(lp.graceEnd) {
+	if lp.stopping && !lp.now.Before(lp.graceEnd) {
 		lp.closeAll()
 		return
 	}
@@ -323,7 +323,7 @@ func (lp *loop) expire() {
 // closeAll closes every connection at once: the grace period is over, or
 // the loop is stopping on an error.
 func (lp *loop) closeAll() {
-	lp.draining = true // and no accepting as connections close
+	lp.stopping = true // and no accepting as connections close
 	for _, c := range lp.conns {
 		if c != nil {
 			lp.close(c)
