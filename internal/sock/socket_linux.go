@@ -73,13 +73,22 @@ func Listen(a Addr, backlog int, p *Poller) (*Listener, error) {
 	return listen(a, backlog, p, false)
 }
 
-// ListenGroup opens n listening sockets on one address, all with
-// SO_REUSEPORT, one for each event loop: the kernel spreads incoming
+// ListenGroup opens n listening sockets on one address, one for each event
+// loop, sharing the port with SO_REUSEPORT: the kernel spreads incoming
 // connections over them by a hash of each connection's addresses and ports,
 // so no two loops ever wake for the same connection (see docs/models.md,
-// "One loop per core"). The first listener settles the port (a has port 0)
-// and the family (a wildcard); the others join it. polls[i] is listener i's
-// Poller. On error no fd is left open.
+// "One loop per core"). polls[i] is listener i's Poller. On error no fd is
+// left open.
+//
+// The first listener settles the port (a has port 0) and the family (a
+// wildcard), and it binds *without* SO_REUSEPORT: if anything holds the port
+// — another rawserve above all — bind fails with EADDRINUSE, as it does in
+// the serial model. Only then is SO_REUSEPORT turned on, so that this
+// process's other listeners may join it; a socket that sets SO_REUSEPORT
+// after its bind stays in the group it made. (The limit: from then on,
+// another process of the same user that sets SO_REUSEPORT before its bind
+// could join too. Every later rawserve binds its first listener without it,
+// and is refused.) With one loop, SO_REUSEPORT is never set.
 func ListenGroup(a Addr, backlog int, polls []*Poller) ([]*Listener, error) {
 	if backlog <= 0 {
 		backlog = DefaultBacklog()
@@ -94,19 +103,16 @@ func ListenGroup(a Addr, backlog int, polls []*Poller) ([]*Listener, error) {
 	for i, p := range polls {
 		var l *Listener
 		var err error
-		switch {
-		case i > 0:
-			l, err = listen(ls[0].addr, backlog, p, true)
-		case a.Wildcard:
-			six := a
-			six.Is6 = true
-			l, err = listen(six, backlog, p, true)
-			if err != nil && (errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL)) {
-				a.Is6 = false
-				l, err = listen(a, backlog, p, true)
+		if i == 0 {
+			l, err = Listen(a, backlog, p)
+			if err == nil && len(polls) > 1 {
+				err = l.shareWithSiblings()
+				if err != nil {
+					l.Close()
+				}
 			}
-		default:
-			l, err = listen(a, backlog, p, true)
+		} else {
+			l, err = listen(ls[0].addr, backlog, p, true)
 		}
 		if err != nil {
 			return fail(err)
@@ -114,6 +120,16 @@ func ListenGroup(a Addr, backlog int, polls []*Poller) ([]*Listener, error) {
 		ls = append(ls, l)
 	}
 	return ls, nil
+}
+
+// shareWithSiblings turns SO_REUSEPORT on for a listener that is bound and
+// listening already, so that the process's other listeners can bind its port
+// (ListenGroup).
+func (l *Listener) shareWithSiblings() error {
+	if err := sysSetsockoptInt(l.fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		return os.NewSyscallError("setsockopt", err)
+	}
+	return nil
 }
 
 // newSocket wraps socket(2): a TCP socket of a's family, listener or
@@ -173,8 +189,8 @@ func setupListener(fd int, a Addr, backlog int, reusePort bool) error {
 		return os.NewSyscallError("setsockopt", err)
 	}
 	if reusePort {
-		// Several sockets may bind this address and port, if every one of
-		// them sets SO_REUSEPORT first and all belong to the same user.
+		// Several sockets may bind this address and port, if each of them
+		// sets SO_REUSEPORT and all belong to the same user (ListenGroup).
 		if err := sysSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 			return os.NewSyscallError("setsockopt", err)
 		}
