@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -148,9 +149,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 			*idleTimeout = serve.DefaultEpollIdleTimeout
 		}
 	}
-	for name, d := range map[string]time.Duration{"header-timeout": *headerTimeout, "idle-timeout": *idleTimeout, "write-timeout": *writeTimeout, "grace": *grace} {
-		if d <= 0 {
-			return fail(2, "%s must be positive, not %v", opt(name), d)
+	// Every number is checked against its range before it is used: a
+	// value the kernel would silently cut short (listen(2) takes an int: a
+	// backlog of 4294967296 became 0) or that cannot mean anything is a
+	// usage error that names the setting and says what it may be.
+	for _, n := range []struct {
+		name   string
+		v      int
+		lo, hi int
+		what   string
+	}{
+		{"loops", *loops, 0, maxLoops, "0 (one per CPU) to 1024"},
+		{"max-conns", *maxConns, 0, math.MaxInt32, "0 (no limit) to 2147483647"},
+		{"backlog", *backlog, 0, math.MaxInt32, "0 (the kernel's maximum) to 2147483647"},
+	} {
+		if n.v < n.lo || n.v > n.hi {
+			return fail(2, "%s must be %s, not %d", opt(n.name), n.what, n.v)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		zero string // what 0 means; "": it is not allowed
+	}{
+		{"header-timeout", *headerTimeout, ""},
+		{"idle-timeout", *idleTimeout, ""},
+		{"write-timeout", *writeTimeout, ""},
+		{"grace", *grace, ""},
+		{"yield-after", *yieldAfter, "never give way"},
+		{"file-cache", *fileCache, "off"},
+	} {
+		switch {
+		case d.zero == "" && (d.v <= 0 || d.v > maxDuration):
+			return fail(2, "%s must be positive, at most 8760h (a year), not %v", opt(d.name), d.v)
+		case d.zero != "" && (d.v < 0 || d.v > maxDuration):
+			return fail(2, "%s must be 0 (%s) or positive, at most 8760h (a year), not %v", opt(d.name), d.zero, d.v)
 		}
 	}
 	switch *model {
@@ -170,32 +203,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		return fail(2, "%s: unknown model %q (want serial or epoll)", opt("model"), *model)
 	}
-	if *loops < 0 {
-		return fail(2, "%s must be 0 (one per CPU) or positive, not %d", opt("loops"), *loops)
-	}
 	if *loops == 0 {
 		*loops = runtime.NumCPU()
-	}
-	if *yieldAfter < 0 {
-		return fail(2, "%s must be 0 (never give way) or positive, not %v", opt("yield-after"), *yieldAfter)
 	}
 	if *yieldAfter == 0 {
 		*yieldAfter = -1 // serve.Config's "never"
 	}
-	if *maxConns < 0 {
-		return fail(2, "%s must be 0 (no limit) or positive, not %d", opt("max-conns"), *maxConns)
-	}
 	if *list && *dir == "" {
 		return fail(2, "-list needs -dir: there is no directory to list")
 	}
-	if *fileCache < 0 {
-		return fail(2, "%s must be 0 (off) or positive, not %v", opt("file-cache"), *fileCache)
-	}
 	if *fileCache > 0 && *dir == "" {
 		return fail(2, "-file-cache needs -dir: there are no files to cache")
-	}
-	if *backlog < 0 {
-		return fail(2, "%s must be 0 (the kernel's maximum) or positive, not %d", opt("backlog"), *backlog)
 	}
 	if (*traceFile != "" || *traceTime) && !*trace {
 		return fail(2, "-trace-file and -trace-time need -trace")
@@ -345,6 +363,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stderr, "rawserve: stopped")
 	return 0
 }
+
+// The ranges of the settings that have no natural bound: a thousand loops
+// is more threads than any machine here has cores for, and a year-long
+// timeout is as good as none (a longer one is surely a slip of the finger).
+const (
+	maxLoops    = 1024
+	maxDuration = 365 * 24 * time.Hour
+)
 
 // envName is the environment variable for a flag: header-timeout is
 // RAWSERVE_HEADER_TIMEOUT.

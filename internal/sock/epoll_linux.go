@@ -1,6 +1,7 @@
 package sock
 
 import (
+	"math"
 	"os"
 	"time"
 
@@ -85,7 +86,9 @@ func (e *Epoll) Del(fd int) error {
 func (e *Epoll) Wait(timeout time.Duration) ([]Event, error) {
 	ms := -1
 	if timeout >= 0 {
-		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+		// epoll_wait takes an int of milliseconds: a longer timeout is cut
+		// to its largest (24.8 days), and the loop simply waits again.
+		ms = int(min((timeout+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
 	}
 	n, err := sysEpollPwait(e.fd, e.events, ms)
 	switch err {
