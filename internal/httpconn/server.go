@@ -107,6 +107,8 @@ type Server struct {
 
 	inputs  []*input // pools of buffers not in use
 	outs    [][]byte
+	pooled  int  // bytes in them
+	shed    bool // a buffer was let go: the pools were full
 	parts   []*sections
 	scratch []byte // where a lingering close drains to
 	body    []byte // the rendered page, or an error's one line
@@ -154,12 +156,26 @@ func (s *Server) Errorf(format string, args ...any) {
 }
 
 // Buffers come from the pools only while a connection is using them: an
-// idle kept-alive connection holds none.
+// idle kept-alive connection holds none. The pools keep at most poolBudget
+// bytes: a spike — thousands of connections each in the middle of a head —
+// takes as many buffers as it needs, and when it is over the pools keep a
+// loop's ordinary working set and let the rest go to the garbage collector
+// (Shed says so, and the model hands the memory back to the kernel once it
+// is quiet).
+
+// poolBudget bounds the bytes of buffers one loop keeps pooled: the input
+// buffers of 64 busy connections, or their gathered output of a pipelined
+// batch each.
+const poolBudget = 4 << 20
+
+// poolQuiet is what the pools keep once a spike is over (Trim).
+const poolQuiet = 512 << 10
 
 func (s *Server) getInput() *input {
 	if n := len(s.inputs); n > 0 {
 		in := s.inputs[n-1]
 		s.inputs = s.inputs[:n-1]
+		s.pooled -= cap(in.b)
 		return in
 	}
 	return &input{b: make([]byte, 0, inputSize(&s.cfg))}
@@ -172,6 +188,11 @@ func inputSize(cfg *Config) int { return cfg.Limits.MaxHeaderBytes + 4096 }
 
 func (s *Server) putInput(in *input) {
 	in.b = in.b[:0]
+	if s.pooled+cap(in.b) > poolBudget {
+		s.shed = true
+		return
+	}
+	s.pooled += cap(in.b)
 	s.inputs = append(s.inputs, in)
 }
 
@@ -179,14 +200,45 @@ func (s *Server) getOut() []byte {
 	if n := len(s.outs); n > 0 {
 		b := s.outs[n-1]
 		s.outs = s.outs[:n-1]
+		s.pooled -= cap(b)
 		return b
 	}
 	return make([]byte, 0, 4096)
 }
 
 func (s *Server) putOut(b []byte) {
-	if cap(b) <= 2*maxGather { // a page body may grow it; keep sane sizes
-		s.outs = append(s.outs, b[:0])
+	// A page body or a gathered batch may have grown it: keep sane sizes.
+	if cap(b) > 2*maxGather || s.pooled+cap(b) > poolBudget {
+		s.shed = true
+		return
+	}
+	s.pooled += cap(b)
+	s.outs = append(s.outs, b[:0])
+}
+
+// Shed reports whether buffers were let go since it was last asked: memory
+// the garbage collector can take back once the loop is quiet.
+func (s *Server) Shed() bool {
+	shed := s.shed
+	s.shed = false
+	return shed
+}
+
+// Trim lets the pools go down to a quiet loop's needs (poolQuiet bytes),
+// once a spike is over: what they kept for a busy moment is not kept for
+// ever.
+func (s *Server) Trim() {
+	for s.pooled > poolQuiet && len(s.inputs) > 0 {
+		n := len(s.inputs) - 1
+		s.pooled -= cap(s.inputs[n].b)
+		s.inputs[n] = nil
+		s.inputs = s.inputs[:n]
+	}
+	for s.pooled > poolQuiet && len(s.outs) > 0 {
+		n := len(s.outs) - 1
+		s.pooled -= cap(s.outs[n])
+		s.outs[n] = nil
+		s.outs = s.outs[:n]
 	}
 }
 

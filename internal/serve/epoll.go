@@ -24,13 +24,20 @@ package serve
 
 import (
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
 	"github.com/rawserve/rawserve/internal/sock"
 )
 
-const maxEvents = 256 // events taken from one epoll_wait
+const (
+	maxEvents = 256  // events taken from one epoll_wait
+	maxFree   = 1024 // connection records kept for reuse
+	// sweepDelay is how long a loop must have let nothing more go before
+	// it gives memory back to the kernel: a spike is over, not going on.
+	sweepDelay = time.Second
+)
 
 // Registration tags: the Pad half of an epoll event's data. A connection's
 // is its generation, always positive, so an event left over from a closed
@@ -100,7 +107,9 @@ type loop struct {
 	maxConns int      // 0: no limit
 	gen      int32
 	timers   timerHeap
-	free     []*econn // connection records to reuse
+	free     []*econn  // connection records to reuse, at most maxFree
+	shed     bool      // records were let go: the free list was full
+	sweep    time.Time // when to give memory back to the kernel (zero: none to give)
 
 	// Accepting stops at the connection limit and when accept4 says EMFILE
 	// (or another shortage); the connections stay in the kernel's queue.
@@ -179,6 +188,14 @@ func (lp *loop) run() error {
 		if len(events) == 0 {
 			lp.srv.FlushLog() // a quiet moment: write the access log
 		}
+		if lp.srv.Shed() || lp.shed {
+			lp.shed, lp.sweep = false, lp.now.Add(sweepDelay)
+		} else if !lp.sweep.IsZero() && !lp.now.Before(lp.sweep) {
+			lp.sweep = time.Time{}
+			lp.srv.Trim()
+			lp.free = slices.Clip(lp.free[:min(len(lp.free), maxFree/8)])
+			giveBack()
+		}
 		lp.expire()
 		if lp.paused && !lp.stopping && (lp.retry.IsZero() || !lp.now.Before(lp.retry)) {
 			lp.accept()
@@ -207,6 +224,7 @@ func (lp *loop) timeout() time.Duration {
 	if lp.stopping {
 		earliest(lp.graceEnd)
 	}
+	earliest(lp.sweep)
 	if !lp.srv.LogPending().IsZero() {
 		earliest(time.Now().Add(sock.IdleDelay))
 	}
@@ -344,7 +362,11 @@ func (lp *loop) close(c *econn) {
 	lp.conns[fd] = nil
 	lp.open--
 	c.gen, c.readable, c.writable, c.rdhup = 0, false, false, false
-	lp.free = append(lp.free, c)
+	if len(lp.free) < maxFree {
+		lp.free = append(lp.free, c)
+	} else {
+		lp.shed = true
+	}
 	if lp.paused {
 		lp.retry = time.Time{} // a descriptor and a slot are free: run accepts again
 	}
