@@ -151,9 +151,39 @@ type conn struct {
 	net.Conn
 	br   *bufio.Reader
 	used bool
+	// When it connected, and when its first request was all sent: a
+	// client's own delay between the two is silence to the server.
+	born, sent time.Time
 }
 
-func newConn(c net.Conn) *conn { return &conn{Conn: c, br: bufio.NewReaderSize(c, 16<<10)} }
+func newConn(c net.Conn) *conn {
+	return &conn{Conn: c, br: bufio.NewReaderSize(c, 16<<10), born: time.Now()}
+}
+
+// send writes requests.
+func (c *conn) send(s string) error {
+	_, err := io.WriteString(c, s)
+	if c.sent.IsZero() {
+		c.sent = time.Now()
+	}
+	return err
+}
+
+// yieldAfter is rawserve's -yield-after default: the serial model closes a
+// connection that has sent nothing for this long while others wait.
+const yieldAfter = 50 * time.Millisecond
+
+// unanswered explains why a fresh connection was closed before its first
+// answer, and reports whether that is the serial model's rule for a silent
+// connection (its first request came later than yieldAfter after connect,
+// because the soak's own client was slow to send it) rather than a request
+// dropped.
+func (c *conn) unanswered(serial bool) (string, bool) {
+	late := c.sent.Sub(c.born)
+	why := fmt.Sprintf("closed %v after connect without an answer; the request was sent %v after connect",
+		time.Since(c.born).Round(time.Millisecond), late.Round(time.Millisecond))
+	return why, serial && late > yieldAfter
+}
 
 // head builds a request head.
 func head(method, target, rng string, close bool) string {

@@ -378,7 +378,7 @@ func idleRow(m model, b baseline) row {
 		model: m.name, phase: "idle", fresh: b.fresh, fds: b.fds.total(), fdBase: b.coldFds, rss: b.rss, rssIdle: b.coldRSS,
 		rssLimit: b.rssLimit, alive: true, pass: b.fresh.ok() && b.warm.errors == 0,
 		requests: b.warm.requests, errors: b.warm.errors, examples: b.warm.examples, kinds: b.warm.kindText(),
-		notes: fmt.Sprintf("cold: at start; warm: after one request of each kind, %v of the correctness load from 4 clients and 1.5 s of quiet (the figures the checks compare with)", warmLoad),
+		notes: fmt.Sprintf("warm: after one request of each kind, %.0f s of load from 4 clients, 1.5 s of quiet; the checks compare with it", warmLoad.Seconds()),
 	}
 }
 

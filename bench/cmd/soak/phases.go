@@ -120,7 +120,7 @@ func (e *env) client(_ int, r *rand.Rand) {
 				w.WriteString(h)
 			}
 			c.SetDeadline(time.Now().Add(requestTimeout))
-			if _, err := io.WriteString(c, w.String()); err != nil {
+			if err := c.send(w.String()); err != nil {
 				e.t.fail(fmt.Errorf("write: %w", err))
 				break
 			}
@@ -146,6 +146,15 @@ func (e *env) client(_ int, r *rand.Rand) {
 					// client asks again, and counts the try.
 					batch[i].tries++
 					retry = append(retry, batch[i:]...)
+				case resp == nil && closedEarly(err):
+					why, silent := c.unanswered(e.model.serial())
+					if silent {
+						e.t.note("fresh connections closed as silent: the soak sent the request later than -yield-after")
+						batch[i].tries++
+						retry = append(retry, batch[i:]...)
+					} else {
+						e.t.fail(kinded("lost", fmt.Errorf("%s %s: %s", req.method, req.target, why)))
+					}
 				case timedOut(err):
 					e.t.fail(kinded("timeout", fmt.Errorf("%s %s: no answer within %v", req.method, req.target, requestTimeout)))
 				default:
@@ -683,15 +692,26 @@ func bigListing(e *env) {
 			}
 			for round := 0; round < 50 && e.live(); round++ {
 				c.SetDeadline(time.Now().Add(requestTimeout))
-				if _, err := io.WriteString(c, head("GET", listingPath, "", false)); err != nil {
-					e.t.fail(fmt.Errorf("GET %s: write: %v", listingPath, err))
+				if err := c.send(head("GET", listingPath, "", false)); err != nil {
+					e.t.fail(fmt.Errorf("GET %s: write: %w", listingPath, err))
 					break
 				}
 				resp, body, err := c.readResponse("GET")
-				if err != nil {
-					if !(resp == nil && closedEarly(err) && c.used) {
-						e.t.fail(fmt.Errorf("GET %s: %v", listingPath, err))
+				switch {
+				case err == nil:
+				case resp == nil && closedEarly(err) && c.used:
+					// closed between answers: a client asks again
+				case resp == nil && closedEarly(err):
+					why, silent := c.unanswered(e.model.serial())
+					if silent {
+						e.t.note("fresh connections closed as silent: the soak sent the request later than -yield-after")
+					} else {
+						e.t.fail(kinded("lost", fmt.Errorf("GET %s: %s", listingPath, why)))
 					}
+				default:
+					e.t.fail(fmt.Errorf("GET %s: %w", listingPath, err))
+				}
+				if err != nil {
 					break
 				}
 				e.t.judged(e.judgeListing(resp, body))
