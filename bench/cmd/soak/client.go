@@ -30,7 +30,8 @@ type tally struct {
 	longests map[string]time.Duration
 }
 
-const maxExamples = 5
+// The errors kept as examples: the first few of each kind.
+const maxExamples, examplesPerKind = 8, 3
 
 func newTally() *tally {
 	return &tally{
@@ -55,8 +56,9 @@ func (t *tally) fail(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.errors++
-	t.kinds[kindOf(err)]++
-	if len(t.examples) < maxExamples {
+	kind := kindOf(err)
+	t.kinds[kind]++
+	if len(t.examples) < maxExamples && t.kinds[kind] <= examplesPerKind {
 		t.examples = append(t.examples, fmt.Sprintf("at %.1f s: %v", time.Since(t.start).Seconds(), err))
 	}
 }

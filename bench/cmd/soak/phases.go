@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,13 +46,14 @@ type env struct {
 	site    *site
 	model   model
 	t       *tally
-	end     time.Time // the load stops here
-	conns   int       // most connections open at once
-	clients int       // clients of the load phases
+	end     time.Time   // the load stops here
+	over    atomic.Bool // or here, when the phase says so
+	conns   int         // most connections open at once
+	clients int         // clients of the load phases
 	seed    uint64
 }
 
-func (e *env) live() bool { return time.Now().Before(e.end) }
+func (e *env) live() bool { return !e.over.Load() && time.Now().Before(e.end) }
 
 // each runs fn in n goroutines, each with a random source of its own, and
 // waits for them all.
@@ -753,43 +755,41 @@ func logUnread(e *env) {
 // carelessHost is the correctness load from 32 clients while the files
 // change under the server: for the first 30% of the phase a file is
 // replaced (renamed over) every 20 ms; then the whole directory is
-// replaced, in turns by rm -rf and mkdir, and by mv site site.old and
-// mkdir, at least once each; each time the load goes on for settleBound and
+// replaced, in turns by mv site site.old and mkdir (site.old removed after
+// the cycle), and by rm -rf and mkdir, at least once each; each time the load goes on for settleBound and
 // one more second, by which time every answer must be the newest file.
 func carelessHost(e *env) {
 	d := time.Until(e.end)
 	renames := max(time.Second, d*3/10)
 	cycle := settleBound + time.Second
 	cycles := max(2, int((d-renames)/cycle))
-	e.end = time.Now().Add(renames + time.Duration(cycles)*cycle)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r := rand.New(rand.NewPCG(e.seed, 99))
-		for stop := time.Now().Add(renames); time.Now().Before(stop); {
-			if err := e.site.replace(e.site.pick(r)); err != nil {
-				e.t.fail(fmt.Errorf("replacing a file: %w", err))
-			}
-			e.t.note("files renamed over")
-			time.Sleep(20 * time.Millisecond)
+	e.end = farFuture // the load goes on until the last cycle is done
+	var load sync.WaitGroup
+	load.Go(func() { e.each(32, e.client) })
+	r := rand.New(rand.NewPCG(e.seed, 99))
+	for stop := time.Now().Add(renames); time.Now().Before(stop); {
+		if err := e.site.replace(e.site.pick(r)); err != nil {
+			e.t.fail(fmt.Errorf("replacing a file: %w", err))
 		}
-		for n := range cycles {
-			moveAside := n%2 == 1
-			old, err := e.site.recreate(moveAside)
-			if err != nil {
-				e.t.fail(fmt.Errorf("recreating the site: %w", err))
-			}
-			if moveAside {
-				e.t.note("directories moved aside and made anew")
-			} else {
-				e.t.note("directories removed and made anew")
-			}
-			time.Sleep(cycle)
-			if old != "" {
-				os.RemoveAll(old)
-			}
+		e.t.note("files renamed over")
+		time.Sleep(20 * time.Millisecond)
+	}
+	for n := range cycles {
+		moveAside := n%2 == 0
+		old, err := e.site.recreate(moveAside)
+		if err != nil {
+			e.t.fail(fmt.Errorf("recreating the site: %w", err))
 		}
-	}()
-	e.each(32, e.client)
-	<-done
+		if moveAside {
+			e.t.note("directories moved aside and made anew")
+		} else {
+			e.t.note("directories removed and made anew")
+		}
+		time.Sleep(cycle)
+		if old != "" {
+			os.RemoveAll(old)
+		}
+	}
+	e.over.Store(true)
+	load.Wait()
 }

@@ -244,18 +244,19 @@ func (s *site) check(name string, req request, resp *http.Response, body []byte)
 	gap := req.start.Before(f.gapUntil)
 	s.mu.Unlock()
 
-	// matches reports whether the answer is the file in one of vs.
-	var matches func(vs []version) bool
+	// match returns the newest of vs the answer is, or -1.
+	var match func(vs []version) int
 	switch resp.StatusCode {
 	case http.StatusOK:
-		matches = func(vs []version) bool {
-			for _, v := range vs {
+		match = func(vs []version) int {
+			for i := len(vs) - 1; i >= 0; i-- {
+				v := vs[i]
 				if req.method == "HEAD" && resp.ContentLength == int64(len(v.body)) ||
 					req.method != "HEAD" && bytes.Equal(body, v.body) {
-					return true
+					return v.n
 				}
 			}
-			return false
+			return -1
 		}
 	case http.StatusPartialContent:
 		if req.rng == "" {
@@ -265,13 +266,13 @@ func (s *site) check(name string, req request, resp *http.Response, body []byte)
 		if err != nil {
 			return fail("mismatch", "%v", err)
 		}
-		matches = func(vs []version) bool {
-			for _, v := range vs {
-				if partsMatch(parts, req.rng, v.body) {
-					return true
+		match = func(vs []version) int {
+			for i := len(vs) - 1; i >= 0; i-- {
+				if partsMatch(parts, req.rng, vs[i].body) {
+					return vs[i].n
 				}
 			}
-			return false
+			return -1
 		}
 	case http.StatusNotFound, http.StatusForbidden:
 		if gap {
@@ -281,11 +282,12 @@ func (s *site) check(name string, req request, resp *http.Response, body []byte)
 	default:
 		return fail("status", "unexpected status %d", resp.StatusCode)
 	}
-	switch {
-	case matches(allowed):
+	if match(allowed) >= 0 {
 		return nil
-	case matches(versions):
-		return fail("stale", "%d with version %d's bytes, replaced more than %v before the request", resp.StatusCode, versions[0].n, settleBound)
+	}
+	if n := match(versions); n >= 0 {
+		return fail("stale", "%d with version %d's bytes, replaced by version %d more than %v before the request",
+			resp.StatusCode, n, versions[len(versions)-1].n, settleBound)
 	}
 	return fail("mismatch", "%d with %d bytes (Content-Length %d) that match no version of the file", resp.StatusCode, len(body), resp.ContentLength)
 }

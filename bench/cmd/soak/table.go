@@ -70,7 +70,7 @@ func markdown(run runInfo, rows []row) string {
 			continue
 		}
 		if !said {
-			b.WriteString("\nWhat the failed phases saw (the first errors), and what rawserve said on stderr:\n\n")
+			b.WriteString("\nWhat the failed phases saw (the first errors of each kind), and what rawserve said on stderr:\n\n")
 			said = true
 		}
 		failed = failed || !r.pass
