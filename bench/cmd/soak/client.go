@@ -20,14 +20,15 @@ import (
 // errors but say what happened (connections the server closed, dials that
 // waited in a full accept queue).
 type tally struct {
-	start    time.Time
-	mu       sync.Mutex
-	requests int64
-	errors   int64
-	examples []string
-	kinds    map[string]int64 // errors by kind
-	notes    map[string]int64
-	longests map[string]time.Duration
+	start     time.Time
+	mu        sync.Mutex
+	requests  int64
+	errors    int64
+	examples  []string
+	kinds     map[string]int64 // errors by kind
+	notes     map[string]int64
+	longests  map[string]time.Duration
+	shortests map[string]time.Duration
 }
 
 // The errors kept as examples: the first few of each kind.
@@ -36,7 +37,8 @@ const maxExamples, examplesPerKind = 8, 3
 func newTally() *tally {
 	return &tally{
 		start: time.Now(),
-		kinds: make(map[string]int64), notes: make(map[string]int64), longests: make(map[string]time.Duration),
+		kinds: make(map[string]int64), notes: make(map[string]int64),
+		longests: make(map[string]time.Duration), shortests: make(map[string]time.Duration),
 	}
 }
 
@@ -119,6 +121,15 @@ func (t *tally) longest(what string, d time.Duration) {
 	t.mu.Unlock()
 }
 
+// shortest keeps the shortest of the durations noted as what.
+func (t *tally) shortest(what string, d time.Duration) {
+	t.mu.Lock()
+	if old, ok := t.shortests[what]; !ok || d < old {
+		t.shortests[what] = d
+	}
+	t.mu.Unlock()
+}
+
 // noteText is the notes as "N what; M what", in a fixed order.
 func (t *tally) noteText() string {
 	t.mu.Lock()
@@ -135,7 +146,10 @@ func (t *tally) noteText() string {
 		}
 	}
 	for k, d := range t.longests {
-		parts = append(parts, fmt.Sprintf("the longest %s %.1f s", k, d.Seconds()))
+		parts = append(parts, fmt.Sprintf("the longest %s: %.1f s", k, d.Seconds()))
+	}
+	for k, d := range t.shortests {
+		parts = append(parts, fmt.Sprintf("the soonest %s: %v", k, d.Round(time.Millisecond)))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -153,13 +167,13 @@ type conn struct {
 	net.Conn
 	br   *bufio.Reader
 	used bool
-	// When it connected, and when its first request was all sent: a
-	// client's own delay between the two is silence to the server.
-	born, sent time.Time
+	// When its dial began, and when its first request was all sent: the
+	// server saw at most this long of silence from it.
+	dialed, sent time.Time
 }
 
-func newConn(c net.Conn) *conn {
-	return &conn{Conn: c, br: bufio.NewReaderSize(c, 16<<10), born: time.Now()}
+func newConn(c net.Conn, dialed time.Time) *conn {
+	return &conn{Conn: c, br: bufio.NewReaderSize(c, 16<<10), dialed: dialed}
 }
 
 // send writes requests.
@@ -176,15 +190,17 @@ func (c *conn) send(s string) error {
 const yieldAfter = 50 * time.Millisecond
 
 // unanswered explains why a fresh connection was closed before its first
-// answer, and reports whether that is the serial model's rule for a silent
-// connection (its first request came later than yieldAfter after connect,
-// because the soak's own client was slow to send it) rather than a request
-// dropped.
-func (c *conn) unanswered(serial bool) (string, bool) {
-	late := c.sent.Sub(c.born)
-	why := fmt.Sprintf("closed %v after connect without an answer; the request was sent %v after connect",
-		time.Since(c.born).Round(time.Millisecond), late.Round(time.Millisecond))
-	return why, serial && late > yieldAfter
+// answer, and reports whether that may be the serial model's rule for a
+// silent connection: its request was sent more than yieldAfter after the
+// dial began (the soak's own client was slow — its goroutine resumes after
+// the handshake when the scheduler gets to it), so the server, which
+// counts from accept4, may have waited that long for it. Sent sooner, it
+// was a request dropped.
+func (c *conn) unanswered(serial bool) (why string, late time.Duration, silent bool) {
+	late = c.sent.Sub(c.dialed)
+	why = fmt.Sprintf("closed without an answer %v after the dial began; the request was sent %v after it",
+		time.Since(c.dialed).Round(time.Millisecond), late.Round(time.Millisecond))
+	return why, late, serial && late > yieldAfter
 }
 
 // head builds a request head.
@@ -237,7 +253,7 @@ func probe(addr string, s *site, timeout time.Duration) (time.Duration, error) {
 	}
 	defer nc.Close()
 	nc.SetDeadline(t0.Add(timeout))
-	c := newConn(nc)
+	c := newConn(nc, t0)
 	req := request{method: "GET", target: probePath, start: t0}
 	if _, err := io.WriteString(c, head("GET", probePath, "", true)); err != nil {
 		return time.Since(t0), err

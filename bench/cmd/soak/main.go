@@ -257,7 +257,7 @@ func warmUp(addr string, s *site) {
 		}
 		nc.SetDeadline(time.Now().Add(5 * time.Second))
 		io.WriteString(nc, h)
-		newConn(nc).readResponse(strings.Fields(h)[0])
+		newConn(nc, time.Now()).readResponse(strings.Fields(h)[0])
 		nc.Close()
 	}
 }

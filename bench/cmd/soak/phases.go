@@ -69,13 +69,21 @@ func (e *env) each(n int, fn func(i int, r *rand.Rand)) {
 // connect opens a connection for a load phase; a dial that fails is an
 // error (nil is returned, after a pause).
 func (e *env) connect() *conn {
+	t0 := time.Now()
 	nc, err := dial(e.srv.addr, 5*time.Second)
 	if err != nil {
 		e.t.fail(fmt.Errorf("dial: %w", err))
 		time.Sleep(100 * time.Millisecond)
 		return nil
 	}
-	return newConn(nc)
+	return newConn(nc, t0)
+}
+
+// silent counts a fresh connection the serial model closed as silent: the
+// soak sent its request late after the dial began.
+func (e *env) silent(late time.Duration) {
+	e.t.note("fresh connections closed as silent: the soak sent the request later than -yield-after")
+	e.t.shortest("of those requests was sent after its dial began", late)
 }
 
 // requestTimeout bounds every exchange of the load phases: a request not
@@ -149,9 +157,9 @@ func (e *env) client(_ int, r *rand.Rand) {
 					batch[i].tries++
 					retry = append(retry, batch[i:]...)
 				case resp == nil && closedEarly(err):
-					why, silent := c.unanswered(e.model.serial())
+					why, late, silent := c.unanswered(e.model.serial())
 					if silent {
-						e.t.note("fresh connections closed as silent: the soak sent the request later than -yield-after")
+						e.silent(late)
 						batch[i].tries++
 						retry = append(retry, batch[i:]...)
 					} else {
@@ -211,6 +219,7 @@ func slowloris(e *env) {
 	e.each(e.conns, func(i int, r *rand.Rand) {
 		for e.live() {
 			dials <- struct{}{}
+			dialed := time.Now()
 			nc, err := dial(e.srv.addr, 2*time.Second)
 			<-dials
 			if err != nil {
@@ -219,7 +228,7 @@ func slowloris(e *env) {
 				continue
 			}
 			nc.SetDeadline(e.end.Add(requestTimeout))
-			c := newConn(nc)
+			c := newConn(nc, dialed)
 			t0 := time.Now()
 			switch i % 3 {
 			case 0:
@@ -354,6 +363,7 @@ func (e *env) holdUnread(i int, r *rand.Rand) {
 }
 
 func (e *env) lateReader(r *rand.Rand) {
+	dialed := time.Now()
 	nc, err := dial(e.srv.addr, 2*time.Second)
 	if err != nil {
 		e.t.note("late readers not accepted within 2 s")
@@ -361,7 +371,7 @@ func (e *env) lateReader(r *rand.Rand) {
 		return
 	}
 	defer nc.Close()
-	c := newConn(nc)
+	c := newConn(nc, dialed)
 	var batch []request
 	var w strings.Builder
 	for range 4 {
@@ -704,9 +714,9 @@ func bigListing(e *env) {
 				case resp == nil && closedEarly(err) && c.used:
 					// closed between answers: a client asks again
 				case resp == nil && closedEarly(err):
-					why, silent := c.unanswered(e.model.serial())
+					why, late, silent := c.unanswered(e.model.serial())
 					if silent {
-						e.t.note("fresh connections closed as silent: the soak sent the request later than -yield-after")
+						e.silent(late)
 					} else {
 						e.t.fail(kinded("lost", fmt.Errorf("GET %s: %s", listingPath, why)))
 					}
