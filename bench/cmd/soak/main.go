@@ -107,10 +107,15 @@ func main() {
 		started: time.Now(), version: strings.TrimSpace(string(version)), cfg: cfg,
 		loadBefore: loadAverage(), args: settings(cfg),
 	}
+	w, err := startWitness(cfg, s.root)
+	if err != nil {
+		die(err)
+	}
 	var rows []row
 	for _, m := range cfg.models {
-		rows = append(rows, soakModel(cfg, m, s)...)
+		rows = append(rows, soakModel(cfg, m, s, w)...)
 	}
+	w.srv.stop(2 * time.Second)
 	run.wall = time.Since(run.started)
 	run.loadAfter = loadAverage()
 	s.remove()
@@ -200,9 +205,9 @@ type baseline struct {
 // fileCacheBound is what a -file-cache loop may hold (static.MaxCacheBytes).
 const fileCacheBound = 16 << 20
 
-func measureIdle(srv *server, s *site, m model, seed uint64) baseline {
+func measureIdle(srv *server, s *site, m model, w *witness, seed uint64) baseline {
 	time.Sleep(300 * time.Millisecond)
-	b := baseline{coldFds: srv.fds().total(), coldRSS: srv.rss(), fresh: checkFresh(srv.addr, s)}
+	b := baseline{coldFds: srv.fds().total(), coldRSS: srv.rss(), fresh: checkFresh(srv.addr, s, w)}
 	warmUp(srv.addr, s)
 	b.warm = newTally()
 	e := &env{srv: srv, site: s, model: m, t: b.warm, end: time.Now().Add(warmLoad), seed: seed}
@@ -264,13 +269,13 @@ func warmUp(addr string, s *site) {
 
 // soakModel runs every phase against one model and returns a row for each,
 // and one for the stop.
-func soakModel(cfg config, m model, s *site) []row {
+func soakModel(cfg config, m model, s *site, w *witness) []row {
 	perModel := cfg.duration / time.Duration(len(cfg.models))
 	var weights float64
 	for _, p := range cfg.phases {
 		weights += p.weight
 	}
-	srv, base, err := startMeasured(cfg, m, s)
+	srv, base, err := startMeasured(cfg, m, s, w)
 	if err != nil {
 		die(err)
 	}
@@ -280,7 +285,7 @@ func soakModel(cfg config, m model, s *site) []row {
 		if !srv.alive() {
 			restarted = fmt.Sprintf("restarted (it had stopped: %s); ", srv.exitText())
 			srv.stop(time.Second)
-			if srv, base, err = startMeasured(cfg, m, s); err != nil {
+			if srv, base, err = startMeasured(cfg, m, s, w); err != nil {
 				die(err)
 			}
 			rows = append(rows, idleRow(m, base))
@@ -288,7 +293,7 @@ func soakModel(cfg config, m model, s *site) []row {
 		d := max(p.min, time.Duration(float64(perModel)*p.weight/weights))
 		e := &env{
 			srv: srv, site: s, model: m, t: newTally(), end: time.Now().Add(d),
-			conns: cfg.conns, clients: cfg.clients, seed: cfg.seed + uint64(i)<<32,
+			conns: cfg.conns, clients: cfg.clients, seed: cfg.seed + uint64(i)<<32, witness: w,
 		}
 		r := runPhase(e, p, &base)
 		r.notes = restarted + r.notes
@@ -299,13 +304,28 @@ func soakModel(cfg config, m model, s *site) []row {
 	return append(rows, stopRow(srv, m))
 }
 
-func startMeasured(cfg config, m model, s *site) (*server, baseline, error) {
+func startMeasured(cfg config, m model, s *site, w *witness) (*server, baseline, error) {
 	srv, err := start(cfg.bin, m, s, cfg.logRate)
 	if err != nil {
 		return nil, baseline{}, err
 	}
 	fmt.Fprintf(os.Stderr, "soak: %s: pid %d, %s\n", m.name, srv.cmd.Process.Pid, srv.addr)
-	return srv, measureIdle(srv, s, m, cfg.seed), nil
+	return srv, measureIdle(srv, s, m, w, cfg.seed), nil
+}
+
+// startWitness starts the idle rawserve the fresh clients are compared
+// with: the serial model, no access log, serving a directory of its own
+// with the probe's file.
+func startWitness(cfg config, under string) (*witness, error) {
+	s, err := newWitnessSite(under)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := start(cfg.bin, model{"witness", []string{"-quiet"}}, s, cfg.logRate)
+	if err != nil {
+		return nil, err
+	}
+	return &witness{srv, s}, nil
 }
 
 // A row is one phase's result against one model.
@@ -358,7 +378,7 @@ func runPhase(e *env, p phase, base *baseline) row {
 			base.fds, base.poller = now, true
 		}
 		r.rssOK, _ = waitFor(15*time.Second, func() bool { r.rss = e.srv.rss(); return r.rss >= 0 && r.rss <= base.rssLimit })
-		r.fresh = checkFresh(e.srv.addr, e.site)
+		r.fresh = checkFresh(e.srv.addr, e.site, e.witness)
 		r.alive = e.srv.alive()
 	}
 	if p.logUnread {

@@ -51,6 +51,7 @@ type env struct {
 	conns   int         // most connections open at once
 	clients int         // clients of the load phases
 	seed    uint64
+	witness *witness // for the fresh clients after the phase
 }
 
 func (e *env) live() bool { return !e.over.Load() && time.Now().Before(e.end) }

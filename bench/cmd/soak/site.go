@@ -109,6 +109,21 @@ func newSite() (*site, error) {
 	return s, s.populate()
 }
 
+// newWitnessSite makes the witness's site, the probe's file alone, in
+// under (which the soak removes at the end).
+func newWitnessSite(under string) (*site, error) {
+	root := filepath.Join(under, "witness")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return nil, err
+	}
+	s := &site{root: root, dir: filepath.Join(root, "site"), marker: []byte("SOAK-WITNESS"), files: make(map[string]*file)}
+	s.add(probePath, smallSizes[1])
+	if err := os.Mkdir(s.dir, 0o755); err != nil {
+		return nil, err
+	}
+	return s, os.WriteFile(filepath.Join(s.dir, probePath), s.files[probePath].newest().body, 0o644)
+}
+
 func (s *site) add(urlPath string, base int) {
 	s.files[urlPath] = &file{base: base, versions: []version{{0, content(urlPath, 0, base)}}}
 	s.names = append(s.names, urlPath)

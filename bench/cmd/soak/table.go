@@ -33,7 +33,7 @@ func markdown(run runInfo, rows []row) string {
 		"%v under load (each phase has a minimum), %v in all with the checks.\n\n",
 		run.started.UTC().Format("2006-01-02 15:04 UTC"), run.args, run.version, kernel(), runtime.NumCPU(), runtime.Version(),
 		run.loadBefore, run.loadAfter, load.Round(time.Second), run.wall.Round(time.Second))
-	b.WriteString("| model | phase | load | judged | errors | fresh client: worst (best) of 10 | newcomer during the load: worst | fds after / idle | RSS MiB after / limit (idle) | result | what happened |\n")
+	b.WriteString("| model | phase | load | judged | errors | fresh client: worst (best) of 10; the witness's worst | newcomer during the load: worst | fds after / idle | RSS MiB after / limit (idle) | result | what happened |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
 	for _, r := range rows {
 		if r.phase == "idle" {
@@ -104,7 +104,10 @@ func freshText(fc freshCheck) string {
 	if fc.slow > 0 {
 		s = fmt.Sprintf("**%s, %d over 50 ms**", s, fc.slow)
 	}
-	return s
+	if fc.excused > 0 {
+		s += fmt.Sprintf(", %d over 50 ms with the witness as slow", fc.excused)
+	}
+	return s + "; witness " + ms(fc.witnessWorst)
 }
 
 // mark emphasizes a cell whose check failed.
