@@ -18,17 +18,19 @@ import (
 	"github.com/rawserve/rawserve/bench/internal/ref"
 )
 
-// A model is one way of running rawserve, and its flags.
+// A model is one way of running rawserve: its flags, and how many serving
+// loops they make (each has pools and a file cache of its own).
 type model struct {
 	name  string
 	flags []string
+	loops int
 }
 
 var models = []model{
-	{"serial", nil},
-	{"epoll", []string{"-model", "epoll"}},
-	{"epoll -loops 2", []string{"-model", "epoll", "-loops", "2"}},
-	{"epoll -file-cache 1s", []string{"-model", "epoll", "-file-cache", "1s"}},
+	{"serial", nil, 1},
+	{"epoll", []string{"-model", "epoll"}, 1},
+	{"epoll -loops 2", []string{"-model", "epoll", "-loops", "2"}, 2},
+	{"epoll -file-cache 1s", []string{"-model", "epoll", "-file-cache", "1s"}, 1},
 }
 
 func (m model) serial() bool { return !strings.Contains(m.name, "epoll") }
