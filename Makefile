@@ -9,7 +9,7 @@ FUZZTIME ?= 60s
 export CGO_ENABLED = 0
 BUILDFLAGS = -trimpath -buildvcs=auto -ldflags='-s -w'
 
-.PHONY: all build run test check vet fmt fuzz bench bench-quick syscalls demo docs models clean
+.PHONY: all build run test check vet fmt fuzz bench bench-quick syscalls demo docs models compare clean
 
 all: build
 
@@ -62,9 +62,10 @@ bench-quick:
 	BENCH_COMMAND='make bench-quick' ./scripts/bench.sh quick
 
 # The five-minute classroom demo: rawserve under strace, three requests,
-# the server's own system calls annotated (needs strace). tools/rawtrace
-# runs this and the next two, and the walkthrough's scenarios:
-# go run ./tools/rawtrace walkthrough lists them.
+# the server's own system calls annotated (needs strace); then a second act
+# with a file, a head in two pieces, a 408 and a reset mid-response.
+# tools/rawtrace runs this and the next ones, and the walkthrough's
+# scenarios: go run ./tools/rawtrace walkthrough lists them.
 RAWTRACE = $(GO) run ./tools/rawtrace -bin $(BIN)
 demo: build
 	$(RAWTRACE) demo
@@ -78,6 +79,13 @@ docs: build
 # -model epoll, under strace -c (the table in docs/models.md).
 models: build
 	$(RAWTRACE) models
+
+# The post rawserve grew from, "Building a Single Threaded Web Server in
+# Golang": its loop on Go's net (bench/servers/seedpost) and rawserve's serial
+# model serve the same three requests under strace, step by step, with what
+# differs noted under each step.
+compare: build
+	$(RAWTRACE) compare
 
 # Regenerate docs/syscalls.md: strace -c over a fixed number of requests.
 syscalls: build

@@ -62,7 +62,11 @@ func run(t *testing.T, args ...string) string {
 func TestDemo(t *testing.T) {
 	out := run(t, "demo")
 	var calls []string
-	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+	act1, act2, ok := strings.Cut(out, "\n# Act 2: ")
+	if !ok {
+		t.Fatalf("no second act:\n%s", out)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(strings.TrimSuffix(act1, "\n")+"\n"+act2[strings.Index(act2, "\n\n")+2:], "\n"), "\n") {
 		call, note, ok := strings.Cut(line, "  # ")
 		if !ok || note == "" {
 			t.Fatalf("a line without a note: %q", line)
@@ -84,11 +88,23 @@ func TestDemo(t *testing.T) {
 			t.Errorf("no note %q in:\n%s", note, out)
 		}
 	}
-	if n := strings.Count(out, "the whole response in one write"); n != 3 {
+	if n := strings.Count(act1, "the whole response in one write"); n != 3 {
 		t.Errorf("%d responses, want 3:\n%s", n, out)
 	}
-	if n := strings.Count(out, "a connection: fd"); n != 2 {
+	if n := strings.Count(act1, "a connection: fd"); n != 2 {
 		t.Errorf("%d connections, want 2:\n%s", n, out)
+	}
+	// The second act: a head in two pieces, a 408, a reset mid-response,
+	// and files sent with sendfile — each call with its result and note.
+	for _, note := range []string{
+		"part of a head", "EAGAIN: the rest of the head has not arrived yet", "the rest of the head: now the request is whole",
+		"the file, opened beneath the root", "its size, for Content-Length", "the response head; the body follows by sendfile",
+		"the file's bytes, page cache to socket", "the header timeout passed", "408: the head did not arrive",
+		"EAGAIN: the send buffer is full", "the client reset the connection (RST) mid-response", "close what the reset left",
+	} {
+		if !strings.Contains(act2, note) {
+			t.Errorf("no note %q in the second act:\n%s", note, act2)
+		}
 	}
 	if !strings.HasPrefix(calls[0], "eventfd2(") || !strings.HasPrefix(calls[len(calls)-1], "close(") {
 		t.Errorf("the demo runs from %q to %q", calls[0], calls[len(calls)-1])
@@ -238,5 +254,33 @@ func TestDocsNameTheScenarios(t *testing.T) {
 		if !named[s.name] {
 			t.Errorf("no doc names scenario %s", s.name)
 		}
+	}
+}
+
+// make compare: both servers served the three requests, step by step, and
+// the notes that say where they differ are there — each is printed only
+// when the traces show what it claims.
+func TestCompare(t *testing.T) {
+	out := run(t, "compare")
+	for _, want := range []string{
+		"## 1. Start: from exec to a listening socket",
+		"## 7. Request 3: accept, read, respond, close",
+		"## 8. Stop: SIGTERM",
+		"The runtime's netpoller", "hear EAGAIN", "sleeps in epoll_pwait for every parked goroutine",
+		"rawserve sleeps in ppoll", "getsockname for LocalAddr", "regular file cannot wait in epoll",
+		"sendfile copies it", "read does not wait for one", "default action ends it",
+		"rawserve's handler writes to the waker",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	// Each request's service, in each server, is a successful accept4 and
+	// the close of what it returned.
+	if n := strings.Count(out, "accept4(5, {sa_family=AF_INET"); n != 3 {
+		t.Errorf("the seed post accepted %d connections, want 3:\n%s", n, out)
+	}
+	if !regexp.MustCompile(`(?m)^how SIGTERM ended it +killed by SIGTERM +exit 0$`).MatchString(out) {
+		t.Errorf("no line on how each ended:\n%s", out)
 	}
 }
