@@ -71,9 +71,11 @@ demo: build
 	$(RAWTRACE) demo
 
 # Regenerate the transcripts embedded in docs/ (<!-- transcript: NAME -->)
-# from a real run under strace; make test fails when they drift.
+# from a real run under strace, and draw docs/diagrams/*.svg from their
+# Graphviz sources (apt-get install graphviz); make test fails when either
+# drifts.
 docs: build
-	CGO_ENABLED=1 $(GO) test -count=1 -run '^TestDocsTranscripts$$' ./cmd/rawserve/ -update
+	CGO_ENABLED=1 $(GO) test -count=1 -run '^(TestDocsTranscripts|TestDiagrams)$$' ./cmd/rawserve/ -update
 
 # What waiting saves: the same workload with -wait poll, -wait spin and
 # -model epoll, under strace -c (the table in docs/models.md).

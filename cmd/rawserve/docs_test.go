@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-var update = flag.Bool("update", false, "TestDocsTranscripts: rewrite docs/ from this run (make docs)")
+var update = flag.Bool("update", false, "TestDocsTranscripts, TestDiagrams: rewrite docs/ from this run (make docs)")
 
 // TestDocsTranscripts keeps the traces in docs/ true. It runs rawserve
 // under real strace through a fixed script — idle, two requests on one

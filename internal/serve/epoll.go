@@ -206,8 +206,8 @@ func (lp *loop) run() error {
 }
 
 // timeout is how long the next epoll_wait may sleep: until the nearest
-// deadline, or for ever (-1) when nothing has one. An idle server makes no
-// system calls at all.
+// deadline, or for ever (-1) when nothing has one. An idle loop makes no
+// system calls at all (the Go runtime's monitor still wakes once a minute).
 func (lp *loop) timeout() time.Duration {
 	var next time.Time
 	earliest := func(t time.Time) {

@@ -120,7 +120,7 @@ read %[18]s, write %[19]s and epoll_pwait %[20]s: one wait per request,
 since one client's next request comes only after its response; with many
 connections one epoll_pwait serves many requests ([models.md](models.md)).
 getsockopt was called %[21]d times in all five runs together; setsockopt twice
-per run (SO_REUSEADDR, TCP_NODELAY; the epoll model adds SO_REUSEPORT)
+per run (SO_REUSEADDR, TCP_NODELAY; SO_REUSEPORT only with -loops above 1)
 and getsockname once, at start-up.`, "`", N,
 		f(per(keepalive, "read")), f(per(keepalive, "write")), f(per(keepalive, "ppoll")),
 		f(per(closing, "accept4")), f(per(closing, "read")), f(per(closing, "write")),
