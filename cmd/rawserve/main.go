@@ -219,12 +219,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(2, "-trace-file and -trace-time need -trace")
 	}
 	// The narration goes to -trace's output and, when the demo page is
-	// served (no -dir), into the story of the connection being served,
-	// which the page shows its visitor.
+	// served (no -dir), into a story the page shows its visitor: the serial
+	// model's of the one connection it serves, the epoll model's a journal
+	// of the latest calls, from which the page picks the visitor's own.
 	var story *page.Story
 	var narrate []io.Writer
-	if *dir == "" && *model == "serial" {
+	if *dir == "" {
 		story = new(page.Story)
+		if *model == "epoll" {
+			story = page.NewJournal()
+		}
 		narrate = append(narrate, story)
 	}
 	if *trace {

@@ -1,6 +1,7 @@
 package httpconn
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -46,6 +47,15 @@ func (c *Conn) compose() (keep bool) {
 		return c.respond(&http1.Head{Status: 200, ContentType: "text/plain; charset=utf-8", ContentLength: 3}, []byte("ok\n"), nil, 0, keep)
 	}
 	if srv.cfg.Dir == nil {
+		if bytes.HasPrefix(req.Path, []byte("/docs/")) {
+			// The docs the demo page links to, served from the binary.
+			body, ctype, ok := page.Doc(string(req.Path))
+			if !ok {
+				return c.errorResponse(404, !keep)
+			}
+			h := http1.Head{Status: 200, ContentType: ctype, ContentLength: int64(len(body))}
+			return c.respond(&h, body, nil, 0, keep)
+		}
 		if string(req.Path) != "/" && string(req.Path) != "/index.html" {
 			return c.errorResponse(404, !keep)
 		}

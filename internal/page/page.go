@@ -85,19 +85,19 @@ func (in *Info) appendField(dst []byte, name string) []byte {
 		if in.Story == nil {
 			return append(dst, "<p>(No narration was kept for this connection.)</p>\n"...)
 		}
-		return in.Story.appendHTML(dst)
+		return in.Story.appendHTML(dst, in.FD)
 	}
 	return append(dst, "{{?"+name+"}}"...)
 }
 
 // epollNote replaces nothing: it is added to the page when the epoll model
 // served it, because the steps below it tell the serial model's story.
-const epollNote = `<p><b>This server is running the epoll model</b> (<code>-model epoll</code>): one thread serves
-many connections at once. It learns that the listener has a connection queued, or that your socket has bytes to read
-or room to write, from one <code>epoll_pwait</code> that watches every connection; it never sleeps on one of them.
-The calls of all connections interleave, so no per-connection story is kept (run with <code>-trace</code> to see
-them all). The steps below are the serial model's; the <code>accept4</code>, <code>read</code> and <code>write</code>
-are the same, the waiting is not. See <a href="https://github.com/rawserve/rawserve/blob/main/docs/models.md">docs/models.md</a>.</p>
+const epollNote = `<p><b>This server is running the epoll model</b> (<code>-model epoll</code>): each of its loops
+serves many connections at once, on a thread of its own. It learns that the listener has a connection queued, or that
+your socket has bytes to read or room to write, from one <code>epoll_pwait</code> that watches every connection of the
+loop; it never sleeps on one of them. The calls below are picked from a journal of every connection's calls: yours, and
+the waits that reported your connection. The steps after them are the serial model's; the <code>accept4</code>,
+<code>read</code> and <code>write</code> are the same, the waiting is not. See <a href="/docs/models.md#the-epoll-model">docs/models.md, “The epoll model”</a>.</p>
 `
 
 // AppendEscaped appends s with the five HTML-special characters escaped,

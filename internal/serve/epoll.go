@@ -133,7 +133,6 @@ func newLoop(l *sock.Listener, w *sock.Waker, cfg Config, maxConns int) (*loop, 
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	cfg.Story = nil // the calls of many connections interleave: no one story
 	srv := httpconn.NewServer(cfg.Config, httpconn.Model{Name: "epoll", Wait: "epoll", ListenFD: l.FD(), Gather: true})
 	ep, err := sock.NewEpoll(maxEvents)
 	if err != nil {
