@@ -290,10 +290,12 @@ func (notRegularError) Error() string   { return "fstat: not a regular file or d
 func (notRegularError) Is(e error) bool { return e == fs.ErrPermission }
 
 // ReadDir wraps getdents64(2): it calls fn with each entry of the directory
-// f but "." and "..", and whether the kernel says it is a directory. The
-// kernel packs as many records into buf as fit; the loop asks again until it
-// returns 0, the end. name is only valid during the call.
-func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
+// f but "." and "..", and whether the kernel says it is a directory, until
+// fn returns false. The kernel packs as many records into buf as fit; the
+// loop asks again until it returns 0, the end — or fn has had enough, so
+// that a caller who wants a few entries of a huge directory does not pay
+// for reading all of it. name is only valid during the call.
+func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool) bool) error {
 	for {
 		n, err := sysGetdents64(f.fd, buf)
 		if err == unix.EINTR {
@@ -316,8 +318,8 @@ func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
 			if i := bytes.IndexByte(name, 0); i >= 0 {
 				name = name[:i]
 			}
-			if string(name) != "." && string(name) != ".." {
-				fn(name, b[18] == unix.DT_DIR)
+			if string(name) != "." && string(name) != ".." && !fn(name, b[18] == unix.DT_DIR) {
+				return nil
 			}
 			b = b[reclen:]
 		}

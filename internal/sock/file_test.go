@@ -350,7 +350,7 @@ func TestReadDir(t *testing.T) {
 	}
 	defer f.Close()
 	got := map[string]bool{}
-	if err := f.ReadDir(make([]byte, 1024), func(name []byte, isDir bool) { got[string(name)] = isDir }); err != nil {
+	if err := f.ReadDir(make([]byte, 1024), func(name []byte, isDir bool) bool { got[string(name)] = isDir; return true }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != len(want) {
@@ -360,5 +360,19 @@ func TestReadDir(t *testing.T) {
 		if g, ok := got[n]; !ok || g != dir {
 			t.Errorf("%s: seen %v, dir %v; want dir %v", n, ok, g, dir)
 		}
+	}
+	// fn returning false ends it there: one getdents64 gave 10 entries.
+	g, err := r.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var out strings.Builder
+	SetTrace(&out, false)
+	seen := 0
+	err = g.ReadDir(make([]byte, 1024), func([]byte, bool) bool { seen++; return seen < 10 })
+	SetTrace(nil, false)
+	if err != nil || seen != 10 || strings.Count(out.String(), "getdents64(") != 1 {
+		t.Errorf("stopping at 10: %v, %d entries, narration:\n%s", err, seen, out.String())
 	}
 }

@@ -260,7 +260,7 @@ func TestTraceGetdents(t *testing.T) {
 	buf := make([]byte, 4096+1)[1:] // misaligned: x/sys skips 7 bytes
 	f := &File{fd: fd}
 	var names []string
-	if err := f.ReadDir(buf, func(name []byte, isDir bool) { names = append(names, string(name)) }); err != nil {
+	if err := f.ReadDir(buf, func(name []byte, isDir bool) bool { names = append(names, string(name)); return true }); err != nil {
 		t.Fatal(err)
 	}
 	SetTrace(nil, false)
