@@ -253,6 +253,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer d.Close()
 		d.List = *list
+		d.Log = stderr // a line when the directory is replaced, or goes
 		cfg.Dir = d
 		cfg.FileCache = *fileCache
 	}
