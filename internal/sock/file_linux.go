@@ -45,6 +45,7 @@ type File struct {
 	IsDir   bool
 	ModTime time.Time
 	Ino     uint64 // with Size and ModTime it makes the ETag: a replaced file gets a new inode
+	Perm    uint32 // permission bits (st_mode & 0777)
 }
 
 // resolveFlags confine openat2 to the root: RESOLVE_BENEATH fails with EXDEV
@@ -178,6 +179,29 @@ func (r *Root) Reopen(dir string) (FileID, error) {
 	}
 }
 
+// atEUID is the auxiliary vector's key for the effective user id
+// (AT_EUID, linux/auxvec.h).
+const atEUID = 12
+
+// RunningAsRoot reports whether the process's effective user id is 0:
+// root, whom the kernel lets read any file whatever its mode
+// (CAP_DAC_OVERRIDE), so that permissions keep nothing from being served.
+// The kernel hands every program its ids at exec, in the auxiliary vector
+// (getauxval(3)): reading AT_EUID there makes no system call, and rawserve
+// never changes its ids. false where the vector cannot be read.
+func RunningAsRoot() bool {
+	auxv, err := unix.Auxv()
+	if err != nil {
+		return false
+	}
+	for _, kv := range auxv {
+		if kv[0] == atEUID {
+			return kv[1] == 0
+		}
+	}
+	return false
+}
+
 // Open opens rel below the root and fstats it. rel is relative and
 // slash-separated; "" or "." names the root itself. A trailing slash demands
 // a directory, as it does for open(2).
@@ -219,7 +243,7 @@ func (r *Root) Open(rel string) (*File, error) {
 		closeFD(fd)
 		return nil, mapErr("fstat", err)
 	}
-	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino}
+	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino, Perm: st.Mode & 0o777}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:

@@ -478,3 +478,11 @@ func TestRootReopenWhileOpening(t *testing.T) {
 		f.Close()
 	}
 }
+
+// RunningAsRoot reads the effective uid from the auxiliary vector: it must
+// agree with geteuid(2).
+func TestRunningAsRoot(t *testing.T) {
+	if got, want := RunningAsRoot(), os.Geteuid() == 0; got != want {
+		t.Errorf("RunningAsRoot() = %v, geteuid says %v", got, want)
+	}
+}

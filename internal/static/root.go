@@ -125,3 +125,11 @@ func (d *Dir) logf(format string, a ...any) {
 		fmt.Fprintf(d.Log, format, a...)
 	}
 }
+
+// IsFileSystemRoot reports whether the directory served is / itself,
+// compared by FileID: "/tmp/..", "//" and a symlink to / are / too. Serving
+// it serves /etc and /proc, and when running as root, every file there.
+func (d *Dir) IsFileSystemRoot() bool {
+	slash, err := sock.Stat("/")
+	return err == nil && slash == d.state.Load().id
+}

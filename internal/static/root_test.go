@@ -198,6 +198,30 @@ func TestRootReplacedConcurrently(t *testing.T) {
 	}
 }
 
+// / is refused by identity, whatever it is called.
+func TestIsFileSystemRoot(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "slash")
+	os.Symlink("/", link)
+	for _, p := range []string{"/", "//", "/tmp/..", link} {
+		d, err := Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsFileSystemRoot() {
+			t.Errorf("%s: not the file system's root", p)
+		}
+		d.Close()
+	}
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.IsFileSystemRoot() {
+		t.Error("a temporary directory taken for /")
+	}
+}
+
 // BenchmarkLookup is a hit: CleanPath, the clock read that decides whether
 // to check the root, openat2, fstat, close.
 func BenchmarkLookup(b *testing.B) {
@@ -228,5 +252,26 @@ func BenchmarkRootCheck(b *testing.B) {
 		if d.checkRoot(d.state.Load()) != rootSame {
 			b.Fatal("root changed")
 		}
+	}
+}
+
+// Running as root, the first file served that not everyone may read gets
+// one line — root reads it whatever its mode — and later ones none. A file
+// anyone may read gets none.
+func TestRootServesPrivateFile(t *testing.T) {
+	s := newSite(t, "public.txt", "p", "private.key", "k", "other.key", "o")
+	os.Chmod(filepath.Join(s.path, "private.key"), 0o600)
+	os.Chmod(filepath.Join(s.path, "other.key"), 0o640)
+	s.d.asRoot = true // as RunningAsRoot says when the tests run as root
+	s.expect("/public.txt", 200, "p")
+	if log := s.log.String(); log != "" {
+		t.Errorf("a file anyone may read: %q", log)
+	}
+	s.expect("/private.key", 200, "k")
+	s.expect("/other.key", 200, "o")
+	want := `rawserve: warning: running as root, which may read any file: served "/private.key" (mode 0600), which not everyone may read; ` +
+		"permissions keep nothing below -dir from being served (this is said once)\n"
+	if log := s.log.String(); log != want {
+		t.Errorf("log %q, want %q", log, want)
 	}
 }

@@ -30,8 +30,12 @@ type Dir struct {
 	// instead of 403.
 	List bool
 	// Log gets one line when the directory at the path is replaced, goes
-	// or comes back (nil: no line). Set it, like List, before serving.
+	// or comes back, and the first time root serves a file not everyone
+	// may read (nil: no line). Set it, like List, before serving.
 	Log io.Writer
+
+	asRoot      bool        // running as root: permissions keep nothing from being served
+	warnedPerms atomic.Bool // the line about that has been written
 
 	state     atomic.Pointer[rootState] // what the root's descriptor holds, or gone
 	start     time.Time                 // for the monotonic clock nextCheck counts on
@@ -51,7 +55,7 @@ func Open(dir string) (*Dir, error) {
 		r.Close()
 		return nil, err
 	}
-	d := &Dir{root: r, path: dir, start: time.Now()}
+	d := &Dir{root: r, path: dir, start: time.Now(), asRoot: sock.RunningAsRoot()}
 	d.state.Store(&rootState{id: id})
 	d.nextCheck.Store(int64(checkEvery))
 	return d, nil
@@ -143,7 +147,23 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 		// scheme-relative redirect to another host.
 		return Result{Status: 301, Location: "/" + escapePath(rel) + "/"}
 	}
+	if d.asRoot && f.Perm&0o004 == 0 {
+		d.warnPerms(name, f.Perm)
+	}
 	return Result{Status: 200, File: f, ContentType: ContentType(name)}
+}
+
+// warnPerms says, once, that root has served a file whose mode keeps others
+// from reading it. Anyone but root would have been refused (EACCES, 403);
+// root reads every file, so below the root directory permissions are no
+// boundary — a private key left there with mode 0600 is served all the
+// same. Said when it happens rather than at start-up, when nothing is known
+// yet about the files, and with no system call: fstat gave the mode.
+func (d *Dir) warnPerms(name string, perm uint32) {
+	if !d.warnedPerms.Load() && d.warnedPerms.CompareAndSwap(false, true) {
+		d.logf("rawserve: warning: running as root, which may read any file: served %q (mode %#o), which not everyone may read; "+
+			"permissions keep nothing below -dir from being served (this is said once)\n", "/"+name, perm)
+	}
 }
 
 // noIndex answers a path ending in "/" whose index.html is missing: 404 if
