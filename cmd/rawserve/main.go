@@ -67,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", ":8080", "listen `address`: IPv4:port, [IPv6]:port, or :port for all addresses (IPv6 and IPv4)")
 	dir := fs.String("dir", "", "serve files from `directory` (default: the embedded demo page)")
 	list := fs.Bool("list", false, "with -dir: list directories that have no index.html (default: 403)")
+	allowSystemRoot := fs.Bool("allow-system-root", false, "with -dir: serve / itself, the whole file system (/etc, /proc...), which is refused otherwise")
 	fileCache := fs.Duration("file-cache", 0, "with -dir: keep files up to 64 KiB in memory, and check each on disk again once its copy is this old (0: off; a changed file is served stale until then)")
 	model := fs.String("model", "serial", "serving model: serial (one connection at a time) or epoll (many, from event loops; pick it for concurrent clients)")
 	loops := fs.Int("loops", 1, "with -model epoll: event loops, one thread and SO_REUSEPORT listener each; 0 means one per CPU")
@@ -274,7 +275,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(1, "%s: %v", name, err)
 		}
 		defer d.Close()
+		if d.IsFileSystemRoot() && !*allowSystemRoot {
+			return fail(2, "%s names /, the whole file system (/etc/shadow, /proc...): refused without -allow-system-root", opt("dir"))
+		}
 		d.List = *list
+		d.Log = stderr // a line when the directory is replaced or goes, or root serves a private file
 		cfg.Dir = d
 		cfg.FileCache = *fileCache
 	}

@@ -28,7 +28,7 @@ var narrated = map[string]bool{
 	"shutdown": true, "close": true, "eventfd2": true, "openat": true, "openat2": true,
 	"fstat": true, "newfstatat": true, "getdents64": true, "connect": true,
 	"getsockopt": true, "getpeername": true, "unlinkat": true, "renameat": true,
-	"epoll_create1": true, "epoll_ctl": true, "epoll_pwait": true, "pread64": true,
+	"epoll_create1": true, "epoll_ctl": true, "epoll_pwait": true, "pread64": true, "dup3": true,
 }
 
 // key is what must agree between strace and the narration for each call:

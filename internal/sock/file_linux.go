@@ -25,6 +25,10 @@ import (
 // walks the path itself and refuses every symlink (fs.ErrPermission): without
 // the kernel's help it cannot tell where a link would lead, and resolving
 // links in user space races with whoever changes them.
+//
+// The root's descriptor number never changes: Reopen points it at another
+// directory with dup3(2), so Open may run on several threads while one of
+// them reopens.
 type Root struct {
 	fd int
 	// hasOpenat2 is decided once, by a probe in OpenRoot, rather than on
@@ -41,6 +45,7 @@ type File struct {
 	IsDir   bool
 	ModTime time.Time
 	Ino     uint64 // with Size and ModTime it makes the ETag: a replaced file gets a new inode
+	Perm    uint32 // permission bits (st_mode & 0777)
 }
 
 // resolveFlags confine openat2 to the root: RESOLVE_BENEATH fails with EXDEV
@@ -55,6 +60,11 @@ const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS
 // some writer appears — the fstat check that refuses the FIFO must get to
 // run.
 const fileFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK
+
+// rootFlags open the root: O_PATH, a handle to name files relative to,
+// which reads nothing and needs no read permission; O_DIRECTORY, so that
+// anything else fails (ENOTDIR).
+const rootFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
 
 // walkDirFlags open each intermediate directory of the fallback walk.
 // O_PATH: we only look up names in it, so no read permission is needed and
@@ -74,7 +84,7 @@ const openat2Retries = 8
 // and EPERM (older Docker profiles deny unknown calls with it — a probe that
 // needs no permission cannot fail with it honestly) both mean "walk instead".
 func OpenRoot(dir string) (*Root, error) {
-	fd, err := openat(unix.AT_FDCWD, dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	fd, err := openat(unix.AT_FDCWD, dir, rootFlags)
 	if err != nil {
 		return nil, mapErr("open", err)
 	}
@@ -100,6 +110,96 @@ func (r *Root) Close() error {
 	fd := r.fd
 	r.fd = -1
 	return closeFD(fd)
+}
+
+// FileID is what makes a file itself rather than a name for it: the device
+// it is on and its inode number (st_dev, st_ino). Two names with the same
+// FileID are one file. A file's inode number is not given to another while
+// a descriptor holds the file open, even after it is deleted — so a FileID
+// compared with one of a file held open (the root) cannot be a coincidence.
+type FileID struct{ Dev, Ino uint64 }
+
+func idOf(st *unix.Stat_t) FileID { return FileID{Dev: st.Dev, Ino: st.Ino} }
+
+// ID is the FileID of the directory the root's descriptor holds: fstat(2),
+// which an O_PATH descriptor allows.
+func (r *Root) ID() (FileID, error) {
+	var st unix.Stat_t
+	if err := sysFstat(r.fd, &st); err != nil {
+		return FileID{}, os.NewSyscallError("fstat", err)
+	}
+	return idOf(&st), nil
+}
+
+// Stat is the FileID of what path names now: stat(2), which x/sys makes as
+// newfstatat(AT_FDCWD, path, &st, 0). Like OpenRoot it follows symlinks, so
+// a -dir that is a link names the link's target.
+func Stat(path string) (FileID, error) {
+	var st unix.Stat_t
+	for {
+		err := sysNewfstatat(unix.AT_FDCWD, path, &st, 0)
+		switch {
+		case err == unix.EINTR: // a stat on a network file system can be interrupted
+			continue
+		case err != nil:
+			return FileID{}, mapErr("newfstatat", err)
+		}
+		return idOf(&st), nil
+	}
+}
+
+// Reopen points the root at the directory dir names now, and returns its
+// FileID: it opens dir as OpenRoot does, then dup3(2) makes the root's
+// descriptor a copy of the new one — the old directory is released in the
+// same step — and closes the new one. The root's descriptor number stays
+// the same, so there is no moment without a root, and nothing to track: an
+// Open already under way on another thread holds its own reference to the
+// old directory, which the kernel took when the call began, and finishes
+// there. Whether dir has changed at all is the caller's question (Stat).
+func (r *Root) Reopen(dir string) (FileID, error) {
+	fd, err := openat(unix.AT_FDCWD, dir, rootFlags)
+	if err != nil {
+		return FileID{}, mapErr("open", err)
+	}
+	defer closeFD(fd)
+	var st unix.Stat_t
+	if err := sysFstat(fd, &st); err != nil {
+		return FileID{}, os.NewSyscallError("fstat", err)
+	}
+	// EINTR: dup3 may be interrupted (dup2(2)); the copy is then not made.
+	for {
+		err := sysDup3(fd, r.fd, unix.O_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return FileID{}, os.NewSyscallError("dup3", err)
+		}
+		return idOf(&st), nil
+	}
+}
+
+// atEUID is the auxiliary vector's key for the effective user id
+// (AT_EUID, linux/auxvec.h).
+const atEUID = 12
+
+// RunningAsRoot reports whether the process's effective user id is 0:
+// root, whom the kernel lets read any file whatever its mode
+// (CAP_DAC_OVERRIDE), so that permissions keep nothing from being served.
+// The kernel hands every program its ids at exec, in the auxiliary vector
+// (getauxval(3)): reading AT_EUID there makes no system call, and rawserve
+// never changes its ids. false where the vector cannot be read.
+func RunningAsRoot() bool {
+	auxv, err := unix.Auxv()
+	if err != nil {
+		return false
+	}
+	for _, kv := range auxv {
+		if kv[0] == atEUID {
+			return kv[1] == 0
+		}
+	}
+	return false
 }
 
 // Open opens rel below the root and fstats it. rel is relative and
@@ -143,7 +243,7 @@ func (r *Root) Open(rel string) (*File, error) {
 		closeFD(fd)
 		return nil, mapErr("fstat", err)
 	}
-	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino}
+	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino, Perm: st.Mode & 0o777}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:
@@ -290,10 +390,12 @@ func (notRegularError) Error() string   { return "fstat: not a regular file or d
 func (notRegularError) Is(e error) bool { return e == fs.ErrPermission }
 
 // ReadDir wraps getdents64(2): it calls fn with each entry of the directory
-// f but "." and "..", and whether the kernel says it is a directory. The
-// kernel packs as many records into buf as fit; the loop asks again until it
-// returns 0, the end. name is only valid during the call.
-func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
+// f but "." and "..", and whether the kernel says it is a directory, until
+// fn returns false. The kernel packs as many records into buf as fit; the
+// loop asks again until it returns 0, the end — or fn has had enough, so
+// that a caller who wants a few entries of a huge directory does not pay
+// for reading all of it. name is only valid during the call.
+func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool) bool) error {
 	for {
 		n, err := sysGetdents64(f.fd, buf)
 		if err == unix.EINTR {
@@ -316,8 +418,8 @@ func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
 			if i := bytes.IndexByte(name, 0); i >= 0 {
 				name = name[:i]
 			}
-			if string(name) != "." && string(name) != ".." {
-				fn(name, b[18] == unix.DT_DIR)
+			if string(name) != "." && string(name) != ".." && !fn(name, b[18] == unix.DT_DIR) {
+				return nil
 			}
 			b = b[reclen:]
 		}

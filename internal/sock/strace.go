@@ -719,6 +719,16 @@ func (s span) newfstatat(dirfd int, path string, st *unix.Stat_t, flags int, err
 	s.flush(ret(b, 0, err))
 }
 
+var dup3Flags = []flag{{unix.O_CLOEXEC, "O_CLOEXEC"}}
+
+// dup3 narrates dup3(2), which returns newfd.
+func (s span) dup3(oldfd, newfd, flags int, err error) {
+	b := s.line("dup3")
+	b = sep(appendInt(sep(appendInt(b, oldfd)), newfd))
+	b = appendFlags(b, uint64(flags), dup3Flags)
+	s.flush(ret(b, int64(newfd), err))
+}
+
 // getdents64 narrates unix.Getdents on buf: the address and size it passed
 // (it skips up to 7 bytes to align the buffer) and how many records came
 // back, now at the start of buf.

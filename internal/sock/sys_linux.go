@@ -341,6 +341,17 @@ func sysNewfstatat(dirfd int, path string, st *unix.Stat_t, flags int) error {
 	return err
 }
 
+// sysDup3 is dup3(2): newfd is closed and made a copy of oldfd, in one
+// step.
+func sysDup3(oldfd, newfd, flags int) error {
+	sp := begin()
+	err := unix.Dup3(oldfd, newfd, flags)
+	if sp.on() {
+		sp.dup3(oldfd, newfd, flags, err)
+	}
+	return err
+}
+
 // sysGetdents64 is getdents64(2) into buf. x/sys skips up to 7 bytes to
 // align it, then moves the records to buf's start; strace shows the address
 // and size it passed.

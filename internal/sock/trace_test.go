@@ -260,7 +260,7 @@ func TestTraceGetdents(t *testing.T) {
 	buf := make([]byte, 4096+1)[1:] // misaligned: x/sys skips 7 bytes
 	f := &File{fd: fd}
 	var names []string
-	if err := f.ReadDir(buf, func(name []byte, isDir bool) { names = append(names, string(name)) }); err != nil {
+	if err := f.ReadDir(buf, func(name []byte, isDir bool) bool { names = append(names, string(name)); return true }); err != nil {
 		t.Fatal(err)
 	}
 	SetTrace(nil, false)
@@ -571,5 +571,31 @@ func TestTraceOffWaits(t *testing.T) {
 	}
 	if got := out.String(); strings.Contains(got, "a\\0b") || !strings.HasSuffix(got, "close(99) = -1 EBADF (Bad file descriptor)\n") {
 		t.Errorf("narration:\n%s", got)
+	}
+}
+
+// Reopen narrates open, fstat, dup3 onto the root's descriptor, and close;
+// Stat a newfstatat from AT_FDCWD — as strace shows them.
+func TestTraceReopen(t *testing.T) {
+	dir := t.TempDir()
+	r, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out bytes.Buffer
+	SetTrace(&out, false)
+	Stat(dir)
+	r.Reopen(dir)
+	SetTrace(nil, false)
+	q := regexp.QuoteMeta
+	want := regexp.MustCompile(`^` + q(`newfstatat(AT_FDCWD, "`+dir+`", {st_mode=S_IFDIR|0`) + `\d+` + q(`, st_size=`) + `\d+` + q(`, ...}, 0) = 0`) + `\n` +
+		q(`openat(AT_FDCWD, "`+dir+`", O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY) = `) + `(\d+)\n` +
+		`fstat\((\d+), \{st_mode=S_IFDIR\|0\d+, st_size=\d+, \.\.\.\}\) = 0\n` +
+		fmt.Sprintf(`dup3\((\d+), %d, O_CLOEXEC\) = %d\n`, r.fd, r.fd) +
+		`close\((\d+)\) = 0\n$`)
+	m := want.FindStringSubmatch(out.String())
+	if m == nil || m[1] != m[2] || m[1] != m[3] || m[1] != m[4] {
+		t.Errorf("narration:\n%s", out.String())
 	}
 }
