@@ -46,9 +46,11 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./internal/$${t%%:*}/; \
 	done
 
-# rawserve beside net/http, the seed post's loop, fasthttp, gnet and nginx
-# (scripts/bench.sh, bench/README.md): writes docs/benchmarks.md and
-# docs/benchmarks.png, in about 15 minutes on 2 cores. Then the Go
+# rawserve beside nginx, gnet, fasthttp, the seed post's loop and net/http
+# (scripts/bench.sh, bench/README.md), headed by `rawserve -dir` with default
+# flags against nginx serving the same file from disk: writes
+# docs/benchmarks.md and docs/benchmarks.png, in about 16 minutes on 2
+# cores. Then the Go
 # microbenchmarks: parser and response writer (with allocations), and exec to
 # first 200 against net/http's hello server (BenchmarkStartup, as a ratio).
 bench:
@@ -56,7 +58,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
 	$(GO) test -run='^$$' -bench=Startup -benchtime=50x ./cmd/rawserve/
 
-# The same harness in under 2 minutes (one round of 1 s runs, fewer idle
+# The same harness in about 2 minutes (one round of 1 s runs, fewer idle
 # connections and start-ups): for development; its numbers are noisy.
 bench-quick:
 	BENCH_COMMAND='make bench-quick' ./scripts/bench.sh quick
