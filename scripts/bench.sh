@@ -64,12 +64,12 @@ done
 # does. rawserve-quiet pairs with nginx-file, neither logging. A row that
 # does not start (a flag this build does not take) is left out with a note.
 # BENCH_FLAGS_<ID>, the id in capitals with _ for -, replaces a row's flags:
-#   BENCH_FLAGS_RAWSERVE_CACHE='-model epoll -quiet -file-cache 0' make bench-quick
+#   BENCH_FLAGS_RAWSERVE_QUIET='-model epoll -quiet -file-cache-size 0' make bench-quick
 declare -A rawserve_label rawserve_flags
 rawserve_row() { rawserve_label[$1]=$2 rawserve_flags[$1]=$3; }
 rawserve_row rawserve-dir "rawserve -dir, default flags (epoll, 1 loop)" "-model epoll -loops 1"
 rawserve_row rawserve-quiet "rawserve -quiet (epoll, 1 loop)" "-model epoll -loops 1 -quiet"
-rawserve_row rawserve-cache "rawserve -quiet -file-cache 1s (epoll, 1 loop)" "-model epoll -loops 1 -quiet -file-cache 1s"
+rawserve_row rawserve-cache "rawserve -quiet -file-cache-trust 1s (epoll, 1 loop)" "-model epoll -loops 1 -quiet -file-cache-trust 1s"
 rawserve_row rawserve-serial "rawserve serial, -quiet" "-model serial -quiet"
 
 # nginx's rows answer / with index.html from disk: `rewrite … break` maps

@@ -68,7 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "serve files from `directory` (default: the embedded demo page)")
 	list := fs.Bool("list", false, "with -dir: list directories that have no index.html (default: 403)")
 	allowSystemRoot := fs.Bool("allow-system-root", false, "with -dir: serve / itself, the whole file system (/etc, /proc...), which is refused otherwise")
-	fileCache := fs.Duration("file-cache", 0, "with -dir: keep files up to 64 KiB in memory, and check each on disk again once its copy is this old (0: off; a changed file is served stale until then)")
+	cacheSize := sizeFlag(static.DefaultCacheBytes)
+	fs.Var(&cacheSize, "file-cache-size", "with -dir: memory for `size` in all of files up to 64 KiB kept in memory, each checked on disk (statx) before it is served: 32MiB, 512KiB, 0 (off)")
+	cacheTrust := fs.Duration("file-cache-trust", 0, "with -dir: serve a kept file unchecked for this long after its last check (0: check every time; a changed file may be served stale until then)")
+	oldCache := fs.String("file-cache", "", "replaced: files are cached and checked by default (-file-cache-size); -file-cache-trust serves them unchecked for a time")
 	model := fs.String("model", "serial", "serving model: serial (one connection at a time) or epoll (many, from event loops; pick it for concurrent clients)")
 	loops := fs.Int("loops", 1, "with -model epoll: event loops, one thread and SO_REUSEPORT listener each; 0 means one per CPU")
 	maxConns := fs.Int("max-conns", 0, "with -model epoll: most connections open at once, split evenly over the loops; beyond it clients wait in the accept queue (0: no limit but the descriptor limit)")
@@ -178,7 +181,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{"write-timeout", *writeTimeout, ""},
 		{"grace", *grace, ""},
 		{"yield-after", *yieldAfter, "never give way"},
-		{"file-cache", *fileCache, "off"},
+		{"file-cache-trust", *cacheTrust, "check every time"},
 	} {
 		switch {
 		case d.zero == "" && (d.v <= 0 || d.v > maxDuration):
@@ -213,8 +216,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *list && *dir == "" {
 		return fail(2, "-list needs -dir: there is no directory to list")
 	}
-	if *fileCache > 0 && *dir == "" {
-		return fail(2, "-file-cache needs -dir: there are no files to cache")
+	if *oldCache != "" {
+		return fail(2, "%s is replaced: files up to 64 KiB are now kept in memory by default and checked on disk before each use "+
+			"(-file-cache-size, 32MiB; 0 turns it off); to serve them unchecked for a time, as -file-cache did, use -file-cache-trust %s", opt("file-cache"), *oldCache)
+	}
+	if cacheSize > maxCacheSize {
+		return fail(2, "%s must be 0 (off) to 1TiB, not %d bytes", opt("file-cache-size"), int64(cacheSize))
+	}
+	for _, name := range []string{"file-cache-size", "file-cache-trust"} {
+		if *dir == "" && (set[name] || fromEnv[name] != "") {
+			return fail(2, "%s needs -dir: there are no files to cache", opt(name))
+		}
 	}
 	if (*traceFile != "" || *traceTime) && !*trace {
 		return fail(2, "-trace-file and -trace-time need -trace")
@@ -281,7 +293,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		d.List = *list
 		d.Log = stderr // a line when the directory is replaced or goes, or root serves a private file
 		cfg.Dir = d
-		cfg.FileCache = *fileCache
+		cfg.FileCacheSize = int64(cacheSize)
+		cfg.FileCacheTrust = *cacheTrust
 	}
 
 	waker, err := sock.NewWaker()
@@ -377,9 +390,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 // is more threads than any machine here has cores for, and a year-long
 // timeout is as good as none (a longer one is surely a slip of the finger).
 const (
-	maxLoops    = 1024
-	maxDuration = 365 * 24 * time.Hour
+	maxLoops     = 1024
+	maxDuration  = 365 * 24 * time.Hour
+	maxCacheSize = 1 << 40
 )
+
+// sizeFlag is a number of bytes, given as 32MiB, 512KiB, 1GiB, 4096 (bytes)
+// or 0; the units are powers of 1024, and K, M and G mean the same.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string {
+	v := int64(*s)
+	for _, u := range []struct {
+		n    int64
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if v >= u.n && v%u.n == 0 {
+			return strconv.FormatInt(v/u.n, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func (s *sizeFlag) Set(v string) error {
+	num := strings.TrimRightFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.TrimSpace(v[len(num):])
+	mult := map[string]int64{"": 1, "B": 1, "K": 1 << 10, "KiB": 1 << 10, "M": 1 << 20, "MiB": 1 << 20, "G": 1 << 30, "GiB": 1 << 30}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || mult == 0 || n < 0 || n > maxCacheSize/mult {
+		return fmt.Errorf("%q is not a size up to 1TiB (32MiB, 512KiB, 4096, 0)", v)
+	}
+	*s = sizeFlag(n * mult)
+	return nil
+}
 
 // envName is the environment variable for a flag: header-timeout is
 // RAWSERVE_HEADER_TIMEOUT.

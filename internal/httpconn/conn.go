@@ -220,6 +220,7 @@ func (c *Conn) Received(n int, now time.Time) {
 		}
 	}
 	c.in.b = c.in.b[:len(c.in.b)+n]
+	c.srv.batch++
 	c.advance(now)
 }
 

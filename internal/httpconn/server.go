@@ -37,11 +37,14 @@ type Config struct {
 	MaxBody int64
 
 	Dir *static.Dir // files to serve; nil serves the embedded page
-	// FileCache, if positive, keeps small files of Dir in memory and checks
-	// each again on disk once its entry is this old (see static.Cache).
-	FileCache  time.Duration
-	AccessLog  io.Writer // nil: no access log
-	LogHealthz bool      // log /healthz requests too (probes are noise by default)
+	// FileCacheSize bounds the memory of the cache that keeps small files
+	// of Dir, each checked on disk before it is served (see static.Cache);
+	// 0: no cache. FileCacheTrust, if positive, lets a copy be served
+	// unchecked that long after its last check (stale meanwhile).
+	FileCacheSize  int64
+	FileCacheTrust time.Duration
+	AccessLog      io.Writer // nil: no access log
+	LogHealthz     bool      // log /healthz requests too (probes are noise by default)
 	// Story, if set, holds the narration of the system calls made for the
 	// connection being served, for the demo page to show (see page.Story).
 	Story    *page.Story
@@ -113,14 +116,17 @@ type Server struct {
 	scratch []byte // where a lingering close drains to
 	body    []byte // the rendered page, or an error's one line
 	etag    []byte // the served file's entity-tag
+	// batch counts the reads that brought requests in: the requests of one
+	// read arrived together, and a cached file is validated once for them.
+	batch uint64
 }
 
 // NewServer returns the shared state of one serving loop.
 func NewServer(cfg Config, m Model) *Server {
 	cfg = cfg.WithDefaults()
 	s := &Server{cfg: cfg, model: m, gather: m.Gather, scratch: make([]byte, inputSize(&cfg))}
-	if cfg.Dir != nil && cfg.FileCache > 0 {
-		s.cache = static.NewCache(cfg.FileCache)
+	if cfg.Dir != nil && cfg.FileCacheSize > 0 {
+		s.cache = static.NewCache(cfg.Dir, cfg.FileCacheSize, cfg.FileCacheTrust)
 	}
 	if cfg.AccessLog != nil {
 		s.log = newAccessLog(cfg.AccessLog)

@@ -56,6 +56,7 @@ const (
 // and stop too).
 func Epoll(ls []*sock.Listener, w *sock.Waker, cfg Config) error {
 	loops := make([]*loop, 0, len(ls))
+	cfg.FileCacheSize /= int64(len(ls)) // each loop keeps a cache of its own: the bound is for them all
 	for i, l := range ls {
 		lp, err := newLoop(l, w, cfg, share(cfg.MaxConns, len(ls), i))
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/static"
 )
 
 // FuzzEpollConn sends arbitrary bytes to the epoll model over a real
@@ -30,7 +32,7 @@ func FuzzEpollConn(f *testing.F) {
 	ts := epollModel.start(f, settings{
 		HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond,
 		WriteTimeout: 500 * time.Millisecond, Linger: 100 * time.Millisecond,
-		Dir: openDir(f, root), FileCache: time.Hour,
+		Dir: openDir(f, root), FileCache: static.DefaultCacheBytes,
 	})
 	f.Fuzz(func(t *testing.T, data []byte, split uint8, halfClose bool) {
 		c := ts.dial(t)

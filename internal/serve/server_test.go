@@ -55,12 +55,13 @@ func forEachModel(t *testing.T, test func(t *testing.T, m model)) {
 type settings struct {
 	HeaderTimeout, IdleTimeout, WriteTimeout, Linger, Grace, YieldAfter time.Duration
 
-	MaxConns   int
-	MaxBody    int64
-	Dir        *static.Dir
-	FileCache  time.Duration
-	LogHealthz bool
-	Story      *page.Story
+	MaxConns       int
+	MaxBody        int64
+	Dir            *static.Dir
+	FileCache      int64 // bytes; 0: no cache
+	FileCacheTrust time.Duration
+	LogHealthz     bool
+	Story          *page.Story
 }
 
 // config is the one place the tests build a serve.Config: when its
@@ -70,7 +71,7 @@ func (s settings) config() serve.Config {
 		Config: httpconn.Config{
 			HeaderTimeout: s.HeaderTimeout, IdleTimeout: s.IdleTimeout, WriteTimeout: s.WriteTimeout,
 			Linger: s.Linger, MaxBody: s.MaxBody,
-			Dir: s.Dir, FileCache: s.FileCache, LogHealthz: s.LogHealthz, Story: s.Story,
+			Dir: s.Dir, FileCacheSize: s.FileCache, FileCacheTrust: s.FileCacheTrust, LogHealthz: s.LogHealthz, Story: s.Story,
 		},
 		Grace: s.Grace, MaxConns: s.MaxConns, YieldAfter: s.YieldAfter,
 	}

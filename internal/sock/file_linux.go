@@ -44,8 +44,63 @@ type File struct {
 	Size    int64
 	IsDir   bool
 	ModTime time.Time
-	Ino     uint64 // with Size and ModTime it makes the ETag: a replaced file gets a new inode
+	Ino     uint64 // with Size and ChangeTime it makes the ETag: a replaced file gets a new inode
 	Perm    uint32 // permission bits (st_mode & 0777)
+	// What a cache keeps to know the file again: the device it is on, and
+	// its status-change time (ctime), which every write, chmod or utimes
+	// moves to now — user space cannot set it back.
+	Dev        uint64
+	ChangeTime time.Time
+}
+
+// FileStat is what statx(2) says of a name: enough to tell, compared with
+// what was said before, whether it is still the same file with the same
+// content (static.Cache).
+type FileStat struct {
+	ID           FileID
+	Mode         uint32 // type and permission bits, as st_mode
+	Size         int64
+	Mtime, Ctime int64 // nanoseconds since the epoch
+}
+
+// IsRegular and IsDir say what the type bits say.
+func (st *FileStat) IsRegular() bool { return st.Mode&unix.S_IFMT == unix.S_IFREG }
+func (st *FileStat) IsDir() bool     { return st.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// Statx says what name is below the root, without following it if it is
+// a symlink (AT_SYMLINK_NOFOLLOW; symlinks in the directories above it are
+// followed: the caller checks those itself). name is NUL-terminated, so
+// that the call allocates nothing. EINTR (a network file system) is
+// retried; other errors are returned as mapErr maps them.
+func (r *Root) Statx(name []byte, st *FileStat) error {
+	var x unix.Statx_t
+	for {
+		err := sysStatx(r.fd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &x)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return mapErr("statx", err)
+		}
+		*st = FileStat{
+			ID:   FileID{Dev: unix.Mkdev(x.Dev_major, x.Dev_minor), Ino: x.Ino},
+			Mode: uint32(x.Mode), Size: int64(x.Size),
+			Mtime: x.Mtime.Sec*1e9 + int64(x.Mtime.Nsec),
+			Ctime: x.Ctime.Sec*1e9 + int64(x.Ctime.Nsec),
+		}
+		return nil
+	}
+}
+
+// StatOf is the FileStat of an open file, from what fstat said: the same
+// fields Statx fills, to compare with.
+func (f *File) StatOf() FileStat {
+	mode := uint32(unix.S_IFREG)
+	if f.IsDir {
+		mode = unix.S_IFDIR
+	}
+	return FileStat{ID: FileID{Dev: f.Dev, Ino: f.Ino}, Mode: mode | f.Perm, Size: f.Size,
+		Mtime: f.ModTime.UnixNano(), Ctime: f.ChangeTime.UnixNano()}
 }
 
 // resolveFlags confine openat2 to the root: RESOLVE_BENEATH fails with EXDEV
@@ -243,7 +298,8 @@ func (r *Root) Open(rel string) (*File, error) {
 		closeFD(fd)
 		return nil, mapErr("fstat", err)
 	}
-	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino, Perm: st.Mode & 0o777}
+	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino, Perm: st.Mode & 0o777,
+		Dev: st.Dev, ChangeTime: time.Unix(st.Ctim.Unix())}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:
@@ -426,14 +482,18 @@ func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool) bool) error 
 	}
 }
 
-// ReadFull reads the whole file into p (len(p) must be f.Size) with
-// pread(2), which takes the offset as an argument and so leaves the file's
-// own offset alone. A read of a regular file may return less than asked (a
-// signal, a very large read): the loop reads the rest. A file that shrank
-// since fstat returns io.ErrUnexpectedEOF.
-func (f *File) ReadFull(p []byte) error {
-	for off := 0; off < len(p); {
-		n, err := sysPread64(f.fd, p[off:], int64(off))
+// ReadFull reads the file from its start into p (len(p) must be f.Size):
+// ReadFullAt(p, 0).
+func (f *File) ReadFull(p []byte) error { return f.ReadFullAt(p, 0) }
+
+// ReadFullAt fills p from offset off with pread(2), which takes the offset
+// as an argument and so leaves the file's own offset alone. A read of a
+// regular file may return less than asked (a signal, a very large read):
+// the loop reads the rest. A file that shrank since fstat returns
+// io.ErrUnexpectedEOF.
+func (f *File) ReadFullAt(p []byte, off int64) error {
+	for done := 0; done < len(p); {
+		n, err := sysPread64(f.fd, p[done:], off+int64(done))
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -442,7 +502,7 @@ func (f *File) ReadFull(p []byte) error {
 		case n == 0:
 			return io.ErrUnexpectedEOF
 		}
-		off += n
+		done += n
 	}
 	return nil
 }

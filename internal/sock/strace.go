@@ -642,8 +642,21 @@ func (s span) openat2(dirfd int, path string, how *unix.OpenHow, fd int, err err
 
 // appendStat is strace's short form of a struct stat.
 func appendStat(b []byte, st *unix.Stat_t) []byte {
-	b = append(b, "{st_mode="...)
-	switch st.Mode & unix.S_IFMT {
+	b = appendFileMode(append(b, "{st_mode="...), st.Mode)
+	if t := st.Mode & unix.S_IFMT; t == unix.S_IFCHR || t == unix.S_IFBLK {
+		b = append(b, ", st_rdev=makedev("...)
+		b = appendHexC(b, uint64(unix.Major(st.Rdev)))
+		b = appendHexC(append(b, ", "...), uint64(unix.Minor(st.Rdev)))
+		b = append(b, ')')
+	} else {
+		b = strconv.AppendInt(append(b, ", st_size="...), st.Size, 10)
+	}
+	return append(b, ", ...}"...)
+}
+
+// appendFileMode is a st_mode as strace prints it: S_IFREG|0644.
+func appendFileMode(b []byte, mode uint32) []byte {
+	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		b = append(b, "S_IFREG"...)
 	case unix.S_IFDIR:
@@ -659,23 +672,33 @@ func appendStat(b []byte, st *unix.Stat_t) []byte {
 	case unix.S_IFSOCK:
 		b = append(b, "S_IFSOCK"...)
 	default:
-		b = appendMode(b, st.Mode&unix.S_IFMT)
+		b = appendMode(b, mode&unix.S_IFMT)
 	}
 	for _, f := range [...]flag{{unix.S_ISUID, "S_ISUID"}, {unix.S_ISGID, "S_ISGID"}, {unix.S_ISVTX, "S_ISVTX"}} {
-		if uint64(st.Mode)&f.v != 0 {
+		if uint64(mode)&f.v != 0 {
 			b = append(append(b, '|'), f.name...)
 		}
 	}
-	b = appendMode(append(b, '|'), st.Mode&0o777)
-	if t := st.Mode & unix.S_IFMT; t == unix.S_IFCHR || t == unix.S_IFBLK {
-		b = append(b, ", st_rdev=makedev("...)
-		b = appendHexC(b, uint64(unix.Major(st.Rdev)))
-		b = appendHexC(append(b, ", "...), uint64(unix.Minor(st.Rdev)))
-		b = append(b, ')')
-	} else {
-		b = strconv.AppendInt(append(b, ", st_size="...), st.Size, 10)
-	}
-	return append(b, ", ...}"...)
+	return appendMode(append(b, '|'), mode&0o777)
+}
+
+// statxMasks is strace's statx_masks, in its order: the sums first.
+var statxMasks = []flag{
+	{0xfff, "STATX_ALL"}, {unix.STATX_BASIC_STATS, "STATX_BASIC_STATS"},
+	{unix.STATX_TYPE, "STATX_TYPE"}, {unix.STATX_MODE, "STATX_MODE"}, {unix.STATX_NLINK, "STATX_NLINK"},
+	{unix.STATX_UID, "STATX_UID"}, {unix.STATX_GID, "STATX_GID"}, {unix.STATX_ATIME, "STATX_ATIME"},
+	{unix.STATX_MTIME, "STATX_MTIME"}, {unix.STATX_CTIME, "STATX_CTIME"}, {unix.STATX_INO, "STATX_INO"},
+	{unix.STATX_SIZE, "STATX_SIZE"}, {unix.STATX_BLOCKS, "STATX_BLOCKS"}, {unix.STATX_BTIME, "STATX_BTIME"},
+	{unix.STATX_MNT_ID, "STATX_MNT_ID"}, {unix.STATX_DIOALIGN, "STATX_DIOALIGN"},
+}
+
+// statxAttrs is strace's statx_attrs.
+var statxAttrs = []flag{
+	{unix.STATX_ATTR_COMPRESSED, "STATX_ATTR_COMPRESSED"}, {unix.STATX_ATTR_IMMUTABLE, "STATX_ATTR_IMMUTABLE"},
+	{unix.STATX_ATTR_APPEND, "STATX_ATTR_APPEND"}, {unix.STATX_ATTR_NODUMP, "STATX_ATTR_NODUMP"},
+	{unix.STATX_ATTR_ENCRYPTED, "STATX_ATTR_ENCRYPTED"}, {unix.STATX_ATTR_AUTOMOUNT, "STATX_ATTR_AUTOMOUNT"},
+	{unix.STATX_ATTR_MOUNT_ROOT, "STATX_ATTR_MOUNT_ROOT"}, {unix.STATX_ATTR_VERITY, "STATX_ATTR_VERITY"},
+	{unix.STATX_ATTR_DAX, "STATX_ATTR_DAX"},
 }
 
 // appendHexC is C's %#x: 0x1f, but 0 for zero.
@@ -693,6 +716,28 @@ func (s span) fstat(fd int, st *unix.Stat_t, err error) {
 		b = appendPtr(b, unsafe.Pointer(st))
 	} else {
 		b = appendStat(b, st)
+	}
+	s.flush(ret(b, 0, err))
+}
+
+// statx narrates statx(2) in strace's short form: the sync type is always
+// named, and of the struct only the mask, attributes, mode and size.
+func (s span) statx(dirfd int, path string, flags, mask int, st *unix.Statx_t, err error) {
+	b := s.line("statx")
+	b = sep(appendPath(sep(appendDirfd(b, dirfd)), path))
+	b = append(b, "AT_STATX_SYNC_AS_STAT"...)
+	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		b = append(b, "|AT_SYMLINK_NOFOLLOW"...)
+	}
+	b = sep(appendFlags(sep(b), uint64(mask), statxMasks))
+	if err != nil {
+		b = appendPtr(b, unsafe.Pointer(st))
+	} else {
+		b = appendFlags(append(b, "{stx_mask="...), uint64(st.Mask), statxMasks)
+		b = appendFlags(append(b, ", stx_attributes="...), st.Attributes, statxAttrs)
+		b = appendFileMode(append(b, ", stx_mode="...), uint32(st.Mode))
+		b = strconv.AppendUint(append(b, ", stx_size="...), st.Size, 10)
+		b = append(b, ", ...}"...)
 	}
 	s.flush(ret(b, 0, err))
 }

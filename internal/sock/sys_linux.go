@@ -341,6 +341,22 @@ func sysNewfstatat(dirfd int, path string, st *unix.Stat_t, flags int) error {
 	return err
 }
 
+// sysStatx is statx(2) of a path below dirfd, given NUL-terminated: a
+// file cache's check of a hit makes this call on every request it
+// validates, and x/sys's Statx would copy the path to add the NUL — an
+// allocation per request. strace shows the mask asked for; the kernel may
+// fill in more, and says so in stx_mask.
+func sysStatx(dirfd int, cpath []byte, flags, mask int, st *unix.Statx_t) error {
+	sp := begin()
+	_, _, e := unix.Syscall6(unix.SYS_STATX, uintptr(dirfd), uintptr(unsafe.Pointer(&cpath[0])),
+		uintptr(flags), uintptr(mask), uintptr(unsafe.Pointer(st)), 0)
+	err := errOf(e)
+	if sp.on() {
+		sp.statx(dirfd, string(cpath[:len(cpath)-1]), flags, mask, st, err)
+	}
+	return err
+}
+
 // sysDup3 is dup3(2): newfd is closed and made a copy of oldfd, in one
 // step.
 func sysDup3(oldfd, newfd, flags int) error {

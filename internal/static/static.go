@@ -71,6 +71,7 @@ type Result struct {
 	Body        []byte     // or, for a directory listing, the page itself
 	ContentType string     // when 200
 	Location    string     // when 301: the cleaned path, re-encoded, with "/" appended
+	Name        string     // when 200 with a File: its path below the root, as opened (index.html included)
 }
 
 // indexName is served for a path that names a directory with a trailing
@@ -150,7 +151,7 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 	if d.asRoot && f.Perm&0o004 == 0 {
 		d.warnPerms(name, f.Perm)
 	}
-	return Result{Status: 200, File: f, ContentType: ContentType(name)}
+	return Result{Status: 200, File: f, ContentType: ContentType(name), Name: name}
 }
 
 // warnPerms says, once, that root has served a file whose mode keeps others
@@ -224,8 +225,16 @@ const pathBuf = 256
 //     — is 404, even if a later ".." would remove it: hidden files are never
 //     served, and 404 does not confirm that they exist.
 func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
+	var stack [pathBuf]byte
+	out, dir, status := cleanPath(stack[:0], rawPath)
+	return string(out), dir, status
+}
+
+// cleanPath is CleanPath appending the cleaned path to dst, for a caller
+// that keeps a buffer of its own (Cache: no allocation on a hit).
+func cleanPath(dst, rawPath []byte) (out []byte, dir bool, status int) {
 	if len(rawPath) == 0 || rawPath[0] != '/' {
-		return "", false, 400
+		return dst, false, 400
 	}
 	// First pass: reject malformed bytes wherever they are, so that a
 	// bad request is 400 whatever its segments would have said.
@@ -233,18 +242,18 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 		c := rawPath[i]
 		switch {
 		case c < 0x20 || c == 0x7f || c == '\\':
-			return "", false, 400
+			return dst, false, 400
 		case c == '%':
 			if i+2 >= len(rawPath) {
-				return "", false, 400
+				return dst, false, 400
 			}
 			hi, ok1 := unhex(rawPath[i+1])
 			lo, ok2 := unhex(rawPath[i+2])
 			if !ok1 || !ok2 {
-				return "", false, 400
+				return dst, false, 400
 			}
 			if b := hi<<4 | lo; b == 0 || b == '/' || b == '\\' {
-				return "", false, 400
+				return dst, false, 400
 			}
 			i += 2
 		}
@@ -252,15 +261,15 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 
 	// Second pass: decode each segment onto the end of out, then keep,
 	// drop or pop it. out holds the cleaned segments joined by "/".
-	var stack [pathBuf]byte
-	out := stack[:0]
+	base := len(dst)
+	out = dst
 	for p := rawPath[1:]; ; {
 		seg, rest, more := p, p[:0], false
 		if i := bytes.IndexByte(p, '/'); i >= 0 {
 			seg, rest, more = p[:i], p[i+1:], true
 		}
 		mark := len(out)
-		if mark > 0 {
+		if mark > base {
 			out = append(out, '/')
 		}
 		start := len(out)
@@ -270,13 +279,13 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 			out = out[:mark]
 			dir = true
 		case len(s) == 2 && s[0] == '.' && s[1] == '.':
-			if mark == 0 {
-				return "", false, 403
+			if mark == base {
+				return dst, false, 403
 			}
-			out = out[:max(bytes.LastIndexByte(out[:mark], '/'), 0)]
+			out = out[:max(bytes.LastIndexByte(out[base:mark], '/')+base, base)]
 			dir = true
 		case s[0] == '.':
-			return "", false, 404
+			return dst, false, 404
 		default:
 			dir = false
 		}
@@ -285,7 +294,7 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 		}
 		p = rest
 	}
-	return string(out), dir, 0
+	return out, dir, 0
 }
 
 // appendDecoded appends seg to dst with %XX escapes decoded. CleanPath has

@@ -394,6 +394,8 @@ func stepNotes(a, b *trace, i int) []string {
 			note{extra > 0, fmt.Sprintf("net's Accept makes %d calls more on each connection: getsockname for LocalAddr, TCP_NODELAY and the keep-alive probes, and the epoll_ctl that adds it to the netpoller (and removes it before close).", extra)},
 			note{failed(sa, "epoll_ctl", "EPERM"), "os.Open tries to add the file to the netpoller too; a regular file cannot wait in epoll, so the kernel says EPERM and Go reads it blocking."},
 			note{has(sb, "sendfile", ""), "rawserve opens the file beneath its root (openat2, RESOLVE_BENEATH) and sendfile copies it from the page cache to the socket; the seed post reads it whole into memory, then writes."},
+			note{has(sb, "pread64", ""), "rawserve opens the file beneath its root (openat2, RESOLVE_BENEATH) and reads it into its file cache (pread64), noting what statx says of it; the seed post reads it whole into memory too, and throws it away."},
+			note{has(sb, "statx", "") && !has(sb, "openat2", ""), "From memory: one statx checks that the file on disk is still the one kept (inode, size, mtime, ctime), and one write sends head and body. The seed post opens, reads and closes the file again."},
 			note{has(sa, "read", "GET ") && has(sb, "read", "GET "), "read returns the request as soon as it has arrived, in both: no FIN has come yet (the client sends it after the response), so read does not wait for one, as the post says it does."},
 			note{len(threadsOf(sa)) > 1 || len(threadsOf(sb)) > 1, "A goroutine is not a thread: when a call blocks or sysmon preempts it (tgkill SIGURG), the scheduler may carry on on another thread — the T numbers change, in both programs."},
 		)
