@@ -82,14 +82,7 @@ func runServerEnv(t *testing.T, env []string, argv ...string) *server {
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.exited
-	})
+	s.launch(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
@@ -104,6 +97,20 @@ func runServerEnv(t *testing.T, env []string, argv ...string) *server {
 	}
 	t.Fatalf("%v: no listening line in 10s:\n%s", argv, s.stderr)
 	return nil
+}
+
+// launch starts s.cmd, made ready to start; the process is killed, by its
+// PID, when the test ends.
+func (s *server) launch(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+	})
 }
 
 func start(t *testing.T, args ...string) *server {
