@@ -3,9 +3,9 @@
 // ppoll, epoll, shutdown, close. It serves one connection at a time (the
 // serial model), or many from one thread with epoll (-model epoll).
 //
-// This file only reads flags, wires the packages together and handles
-// signals; output.go says where output goes. Every system call is made in
-// internal/sock, but output's, in internal/outq.
+// This file only reads flags and wires the packages together; output.go
+// says where output goes, signals.go how a signal stops the server. Every
+// system call is made in internal/sock, but output's, in internal/outq.
 package main
 
 import (
@@ -14,12 +14,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
@@ -300,26 +298,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	l := ls[0]
 
-	// The first SIGINT or SIGTERM wakes the server out of any wait: it
-	// stops accepting, finishes the response in flight and exits 0. A
-	// second one exits at once. Signals reach us as PID 1 too, because we
-	// install handlers (the kernel only drops PID 1's default actions).
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		s := <-sigs
-		fmt.Fprintf(stderr, "rawserve: %v: shutting down\n", s)
-		out.settle() // the line comes before what the wake sets off
-		if err := waker.Wake(); err != nil {
-			fmt.Fprintf(stderr, "rawserve: %v\n", err)
-			out.settle()
-			os.Exit(1)
-		}
-		s = <-sigs
-		fmt.Fprintf(stderr, "rawserve: second %v: exiting now\n", s)
-		out.settle()
-		os.Exit(1)
-	}()
+	// SIGINT, SIGTERM or SIGHUP stops the server; a second one exits at
+	// once (signals.go).
+	stop := stopOnSignals(waker, out)
 
 	where, family := l.Addr().String(), ""
 	if a.Wildcard {
@@ -342,7 +323,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *readyFile != "" {
 		// Written only now that listen(2) has succeeded: a client that
 		// waits for the file can connect at once.
-		if err := sock.WriteFile(*readyFile, []byte(where+"\n")); err != nil {
+		if err := stop.writeReadyFile(*readyFile, []byte(where+"\n")); err != nil {
 			return fail(1, "%s: %v", opt("ready-file"), err)
 		}
 		defer sock.Remove(*readyFile)

@@ -249,11 +249,12 @@ func testSIGTERMFinishesInFlight(t *testing.T, model string) {
 	}
 }
 
-// A second signal does not wait for anything.
+// A second signal does not wait for anything — but still removes the
+// ready file, which os.Exit in the signal goroutine used to skip.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "big"), make([]byte, 64<<20), 0o644)
-	s := start(t, "-dir", dir, "-write-timeout", "1m")
+	s, ready := startWith(t, nil, nil, "-dir", dir, "-write-timeout", "1m")
 	c, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -269,8 +270,14 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	default:
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.wait(t, 2*time.Second); code == 0 {
-		t.Error("exit 0 after a forced stop; want non-zero")
+	if code := s.wait(t, 2*time.Second); code != 1 {
+		t.Errorf("exit %d after a forced stop; want 1\n%s", code, s.stderr)
+	}
+	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+		t.Errorf("ready file left behind by the forced exit: %v", err)
+	}
+	if errs := s.stderr.String(); !strings.HasSuffix(errs, "rawserve: second terminated: exiting now\n") {
+		t.Errorf("stderr:\n%s", errs)
 	}
 }
 

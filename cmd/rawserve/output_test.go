@@ -255,3 +255,37 @@ func TestTraceNotRead(t *testing.T) {
 		t.Errorf("%d calls narrated in the pipe after the start-up line, want hundreds:\n%.400s", n, rest)
 	}
 }
+
+// SIGHUP — a closed terminal, some CI runners — stops the server as SIGTERM
+// does: exit 0, the stop line, no ready file left. Under nohup (SIGHUP
+// ignored when rawserve starts) it stays ignored.
+func TestSIGHUP(t *testing.T) {
+	s, ready := startWith(t, nil, nil, "-quiet")
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if code := s.wait(t, 2*time.Second); code != 0 {
+		t.Errorf("exit %d after SIGHUP, want 0 (%v)\n%s", code, s.err, s.stderr)
+	}
+	if errs := s.stderr.String(); !strings.Contains(errs, "rawserve: hangup: shutting down\n") || !strings.HasSuffix(errs, "rawserve: stopped\n") {
+		t.Errorf("stderr:\n%s", errs)
+	}
+	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+		t.Errorf("ready file left behind: %v", err)
+	}
+}
+
+func TestSIGHUPIgnoredByNohup(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready")
+	// The shell execs rawserve in its own process: same PID, SIGHUP ignored.
+	s := runServer(t, "sh", "-c", `trap "" HUP; exec "$@"`, "sh", binary, "-addr", "127.0.0.1:0", "-ready-file", ready)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-s.exited:
+		t.Fatalf("SIGHUP, ignored at start, stopped it: %v\n%s", s.err, s.stderr)
+	default:
+	}
+	if code, _ := s.get(t, "/healthz"); code != 200 {
+		t.Errorf("after SIGHUP: %d", code)
+	}
+	s.stopWithin(t, ready, 2*time.Second)
+}
