@@ -3,8 +3,9 @@
 // ppoll, epoll, shutdown, close. It serves one connection at a time (the
 // serial model), or many from one thread with epoll (-model epoll).
 //
-// This file only reads flags, wires the packages together and handles
-// signals; every system call is made in internal/sock.
+// This file only reads flags and wires the packages together; output.go
+// says where output goes, signals.go how a signal stops the server. Every
+// system call is made in internal/sock, but output's, in internal/outq.
 package main
 
 import (
@@ -14,26 +15,28 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
+	"github.com/rawserve/rawserve/internal/outq"
 	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/serve"
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/static"
 )
 
+// Output goes to fd 1 and 2 in raw write(2) calls (outq.FD), never through
+// os.Stdout and os.Stderr: package os turns EPIPE on those into SIGPIPE,
+// which kills the process when the reader of its output goes away.
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "probe" {
-		os.Exit(runProbe(os.Args[2:], os.Stdout, os.Stderr))
+		os.Exit(runProbe(os.Args[2:], outq.Stdout, outq.Stderr))
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], outq.Stdout, outq.Stderr))
 }
 
 const usage = `Usage: rawserve [flags]
@@ -58,6 +61,12 @@ Flags:
 // run is main without the exit, so tests can call it. It returns the exit
 // status: 0 after a clean shutdown, 1 when serving fails, 2 for bad usage.
 func run(args []string, stdout, stderr io.Writer) int {
+	// Output, first and last: no serving loop waits for its readers (see
+	// output.go), and whatever run writes is written out before it returns.
+	out := newOutput(stdout, stderr)
+	defer out.close()
+	stdout, stderr = out.log, out.errs
+
 	fs := flag.NewFlagSet("rawserve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -247,11 +256,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *trace {
 		var w io.Writer = stderr
 		if *traceFile != "" {
-			f, err := sock.CreateTraceFile(*traceFile)
+			f, err := out.traceTo(*traceFile)
 			if err != nil {
 				return fail(1, "%s: %v", opt("trace-file"), err)
 			}
-			defer f.Close()
 			w = f
 		}
 		narrate = append(narrate, w)
@@ -330,23 +338,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	l := ls[0]
 
-	// The first SIGINT or SIGTERM wakes the server out of any wait: it
-	// stops accepting, finishes the response in flight and exits 0. A
-	// second one exits at once. Signals reach us as PID 1 too, because we
-	// install handlers (the kernel only drops PID 1's default actions).
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		s := <-sigs
-		fmt.Fprintf(stderr, "rawserve: %v: shutting down\n", s)
-		if err := waker.Wake(); err != nil {
-			fmt.Fprintf(stderr, "rawserve: %v\n", err)
-			os.Exit(1)
-		}
-		s = <-sigs
-		fmt.Fprintf(stderr, "rawserve: second %v: exiting now\n", s)
-		os.Exit(1)
-	}()
+	// SIGINT, SIGTERM or SIGHUP stops the server; a second one exits at
+	// once (signals.go).
+	stop := stopOnSignals(waker, out)
 
 	where, family := l.Addr().String(), ""
 	if a.Wildcard {
@@ -365,10 +359,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stderr, "rawserve: listening on %s (%s%s)\n", where, family, how)
+	out.settle() // on stderr before the ready file, and before the first accept4
 	if *readyFile != "" {
 		// Written only now that listen(2) has succeeded: a client that
 		// waits for the file can connect at once.
-		if err := sock.WriteFile(*readyFile, []byte(where+"\n")); err != nil {
+		if err := stop.writeReadyFile(*readyFile, []byte(where+"\n")); err != nil {
 			return fail(1, "%s: %v", opt("ready-file"), err)
 		}
 		defer sock.Remove(*readyFile)
@@ -382,7 +377,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	fmt.Fprintln(stderr, "rawserve: stopped")
+	out.sayStopped()
 	return 0
 }
 

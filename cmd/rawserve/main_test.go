@@ -83,14 +83,7 @@ func runServerEnv(t *testing.T, env []string, argv ...string) *server {
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.exited
-	})
+	s.launch(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
@@ -105,6 +98,20 @@ func runServerEnv(t *testing.T, env []string, argv ...string) *server {
 	}
 	t.Fatalf("%v: no listening line in 10s:\n%s", argv, s.stderr)
 	return nil
+}
+
+// launch starts s.cmd, made ready to start; the process is killed, by its
+// PID, when the test ends.
+func (s *server) launch(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+	})
 }
 
 func start(t *testing.T, args ...string) *server {
@@ -243,11 +250,12 @@ func testSIGTERMFinishesInFlight(t *testing.T, model string) {
 	}
 }
 
-// A second signal does not wait for anything.
+// A second signal does not wait for anything — but still removes the
+// ready file, which os.Exit in the signal goroutine used to skip.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "big"), make([]byte, 64<<20), 0o644)
-	s := start(t, "-dir", dir, "-write-timeout", "1m")
+	s, ready := startWith(t, nil, nil, "-dir", dir, "-write-timeout", "1m")
 	c, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +271,14 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	default:
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.wait(t, 2*time.Second); code == 0 {
-		t.Error("exit 0 after a forced stop; want non-zero")
+	if code := s.wait(t, 2*time.Second); code != 1 {
+		t.Errorf("exit %d after a forced stop; want 1\n%s", code, s.stderr)
+	}
+	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+		t.Errorf("ready file left behind by the forced exit: %v", err)
+	}
+	if errs := s.stderr.String(); !strings.HasSuffix(errs, "rawserve: second terminated: exiting now\n") {
+		t.Errorf("stderr:\n%s", errs)
 	}
 }
 

@@ -54,13 +54,10 @@ package sock
 
 import (
 	"io"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // tracer is where narration goes.
@@ -77,8 +74,10 @@ var active atomic.Pointer[tracer]
 // SetTrace narrates every later system call made by this package to w (nil:
 // stop narrating). timed appends each call's duration, as strace -T does. Call
 // it at start-up, before the calls to narrate. Each line reaches w in one
-// Write call; a *os.File, or the writer CreateTraceFile returns, makes that
-// one write(2).
+// Write call, made by the thread that made the system call, with the
+// tracer's lock held: w must not make it wait. rawserve gives it a queue
+// (internal/outq) whose own goroutine writes the lines out, in order, with
+// system calls this package does not make, and so never narrates.
 //
 // Switching narration off or over waits, up to a second, for the calls
 // already begun to be narrated: at exit, the signal goroutine's Waker.Wake
@@ -100,44 +99,6 @@ func SetTrace(w io.Writer, timed bool) {
 		runtime.Gosched()
 	}
 }
-
-// CreateTraceFile creates (or truncates) path for narration, with a raw
-// openat(2) — package os would start the Go runtime's epoll poller for it —
-// and returns a writer that makes one write(2) per line. Neither the open,
-// its writes nor its close are narrated: it is the narration's own fd.
-func CreateTraceFile(path string) (io.WriteCloser, error) {
-	for {
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return &traceFile{fd: fd}, nil
-	}
-}
-
-type traceFile struct{ fd int }
-
-func (f *traceFile) Write(p []byte) (int, error) {
-	done := 0
-	for done < len(p) {
-		n, err := unix.Write(f.fd, p[done:])
-		if n > 0 {
-			done += n
-		}
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return done, err
-		}
-	}
-	return done, nil
-}
-
-func (f *traceFile) Close() error { return unix.Close(f.fd) }
 
 // span is one call being narrated: the tracer (nil: narration is off) and,
 // for -trace-time, when the call began.
