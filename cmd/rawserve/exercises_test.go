@@ -203,6 +203,8 @@ func runExercise(t *testing.T, dir, block string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", block)
 	cmd.Dir = dir
+	// The block's scratch directories (mktemp) go where the test removes them.
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	// A file, not a pipe: a process left behind holding the output open
 	// must not keep Wait waiting.
 	cmd.Stdout, cmd.Stderr = out, out
