@@ -74,6 +74,9 @@ type Head struct {
 	Allow         string    // for 405 and OPTIONS
 	Location      string    // for redirects
 	LastModified  time.Time // omitted when zero; written as an IMF-fixdate
+	// LastModifiedText, when set, is LastModified already written
+	// (AppendIMFFixdate), for a head composed again and again.
+	LastModifiedText []byte
 
 	ETag         []byte // a whole entity-tag, quotes included, as AppendETag makes it
 	AcceptRanges bool   // write "Accept-Ranges: bytes" (RFC 9110 §14.3)
@@ -128,9 +131,14 @@ func AppendHead(dst []byte, h *Head, date []byte) []byte {
 		dst = strconv.AppendInt(dst, h.ContentLength, 10)
 		dst = append(dst, "\r\n"...)
 	}
-	if !h.LastModified.IsZero() {
+	switch {
+	case len(h.LastModifiedText) > 0:
 		dst = append(dst, "Last-Modified: "...)
-		dst = appendIMFFixdate(dst, h.LastModified)
+		dst = append(dst, h.LastModifiedText...)
+		dst = append(dst, "\r\n"...)
+	case !h.LastModified.IsZero():
+		dst = append(dst, "Last-Modified: "...)
+		dst = AppendIMFFixdate(dst, h.LastModified)
 		dst = append(dst, "\r\n"...)
 	}
 	dst = appendField(dst, "Location: ", h.Location)

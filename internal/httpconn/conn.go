@@ -102,7 +102,11 @@ type Conn struct {
 	drained    int           // bytes dropped while lingering
 
 	readDeadline, writeDeadline time.Time
-	peer                        []byte // the client's IP, formatted once
+	// now is when the bytes being answered arrived: the Date of the
+	// response, the moment the cache checks its copy at, the log's time —
+	// one reading of the clock for a batch of requests, not one each.
+	now  time.Time
+	peer []byte // the client's IP, formatted once
 }
 
 // input is a connection's unconsumed bytes and the request parsed from
@@ -614,6 +618,7 @@ func (c *Conn) reject(status int, now time.Time) {
 // startOutput readies out for a response: a buffer from the pool, and the
 // write timeout, counted from the first byte of output that waits.
 func (c *Conn) startOutput(now time.Time) {
+	c.now = now // the response is composed as of this moment
 	if c.out == nil {
 		c.out = c.srv.getOut()
 		c.writeDeadline = now.Add(c.srv.cfg.WriteTimeout)

@@ -65,7 +65,7 @@ func (c *Conn) compose() (keep bool) {
 		return c.respond(&h, srv.body, nil, 0, keep)
 	}
 	if srv.cache != nil {
-		if e := srv.cache.Get(req.Path, srv.batch, time.Now()); e != nil {
+		if e := srv.cache.Get(req.Path, srv.batch, c.now); e != nil {
 			return c.fileResponse(cached(e), e.ContentType, keep)
 		}
 	}
@@ -78,7 +78,7 @@ func (c *Conn) compose() (keep bool) {
 			return c.respond(&h, res.Body, nil, 0, keep)
 		}
 		if srv.cache != nil {
-			if e := srv.cache.Put(res, time.Now()); e != nil {
+			if e := srv.cache.Put(res, c.now); e != nil {
 				f.Close()
 				return c.fileResponse(cached(e), e.ContentType, keep)
 			}
@@ -101,16 +101,17 @@ func (c *Conn) compose() (keep bool) {
 // in memory (body, from the cache), its modification time and its
 // entity-tag.
 type content struct {
-	size int64
-	mod  time.Time
-	file *sock.File
-	body []byte
-	etag []byte
+	size  int64
+	mod   time.Time
+	file  *sock.File
+	body  []byte
+	etag  []byte
+	entry *static.Entry // the cache's, when the body is its copy
 }
 
 // cached is a file answered from the cache's copy.
 func cached(e *static.Entry) content {
-	return content{size: int64(len(e.Body)), mod: e.ModTime, body: e.Body, etag: e.ETag}
+	return content{size: int64(len(e.Body)), mod: e.ModTime, body: e.Body, etag: e.ETag, entry: e}
 }
 
 // fileResponse answers with a file: whole (200) or in part (206), or not at
@@ -125,21 +126,28 @@ func (c *Conn) fileResponse(f content, ctype string, keep bool) bool {
 	// not be sent as one: Last-Modified is at most the response's Date
 	// (RFC 9110, 8.8.2.1).
 	lm := f.mod
-	if now := time.Now().Truncate(time.Second); lm.After(now) {
+	if now := c.now.Truncate(time.Second); lm.After(now) {
 		lm = now
 	}
 	v := http1.Validators{ETag: f.etag, LastModified: lm}
+	var lmText []byte // Last-Modified written once per copy in the cache, not per response
+	if e := f.entry; e != nil {
+		if e.LastModified == nil {
+			e.LastModified = http1.AppendIMFFixdate(nil, lm)
+		}
+		lmText = e.LastModified
+	}
 	switch http1.Preconditions(req, v) {
 	case 304:
 		// No content, but the validators the 200 would have carried
 		// (RFC 9110, 15.4.5).
-		h := http1.Head{Status: 304, ContentLength: -1, ETag: f.etag, LastModified: lm}
+		h := http1.Head{Status: 304, ContentLength: -1, ETag: f.etag, LastModified: lm, LastModifiedText: lmText}
 		return c.respond(&h, nil, nil, 0, keep)
 	case 412:
 		return c.errorResponse(412, !keep)
 	}
 	h := http1.Head{Status: 200, ContentType: ctype, ContentLength: f.size,
-		LastModified: lm, ETag: f.etag, AcceptRanges: true}
+		LastModified: lm, LastModifiedText: lmText, ETag: f.etag, AcceptRanges: true}
 	var buf [http1.MaxRanges]http1.Range
 	ranges, status := http1.RangeFor(req, f.size, v, &buf)
 	switch status {
@@ -255,7 +263,7 @@ func (c *Conn) respond(h *http1.Head, body []byte, f *sock.File, off int64, keep
 		}
 		noBody = string(req.Method) == "HEAD"
 	}
-	c.out = http1.AppendHead(c.out, h, c.srv.clock.Date(time.Now()))
+	c.out = http1.AppendHead(c.out, h, c.srv.clock.Date(c.now))
 	c.r.line.status = h.Status
 	c.r.line.bytes = 0
 	if !noBody {

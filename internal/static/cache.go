@@ -91,6 +91,9 @@ type Entry struct {
 	ContentType string
 	ETag        []byte // a hash of Body: it changes exactly when the bytes do
 	ModTime     time.Time
+	// LastModified is the Last-Modified field's value, written by the
+	// server on the entry's first use and kept with it.
+	LastModified []byte
 
 	key   string
 	name  []byte     // key, NUL-terminated, for statx
