@@ -22,21 +22,21 @@ import (
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
-	"github.com/rawserve/rawserve/internal/outq"
 	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/serve"
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/static"
 )
 
-// Output goes to fd 1 and 2 in raw write(2) calls (outq.FD), never through
-// os.Stdout and os.Stderr: package os turns EPIPE on those into SIGPIPE,
-// which kills the process when the reader of its output goes away.
+// Output goes to fd 1 and 2 in write(2) calls of its own (sock.Output),
+// never through os.Stdout and os.Stderr: package os turns EPIPE on those
+// into SIGPIPE, which kills the process when the reader of its output goes
+// away.
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "probe" {
-		os.Exit(runProbe(os.Args[2:], outq.Stdout, outq.Stderr))
+		os.Exit(runProbe(os.Args[2:], sock.Stdout, sock.Stderr))
 	}
-	os.Exit(run(os.Args[1:], outq.Stdout, outq.Stderr))
+	os.Exit(run(os.Args[1:], sock.Stdout, sock.Stderr))
 }
 
 const usage = `Usage: rawserve [flags]
@@ -64,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Output, first and last: no serving loop waits for its readers (see
 	// output.go), and whatever run writes is written out before it returns.
 	out := newOutput(stdout, stderr)
+	rawStderr := stderr
 	defer out.close()
 	stdout, stderr = out.log, out.errs
 
@@ -253,19 +254,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		narrate = append(narrate, story)
 	}
+	own := -1 // where the narration is written: its writes are not narrated
 	if *trace {
 		var w io.Writer = stderr
+		if o, ok := rawStderr.(sock.Output); ok {
+			own = o.FD()
+		}
 		if *traceFile != "" {
 			f, err := out.traceTo(*traceFile)
 			if err != nil {
 				return fail(1, "%s: %v", opt("trace-file"), err)
 			}
-			w = f
+			w, own = f, out.traceFile.FD()
 		}
 		narrate = append(narrate, w)
 	}
 	if len(narrate) > 0 {
-		sock.SetTrace(io.MultiWriter(narrate...), *traceTime) // before the first call to narrate
+		sock.SetTraceTo(io.MultiWriter(narrate...), own, *traceTime) // before the first call to narrate
 		defer sock.SetTrace(nil, false)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rawserve/rawserve/internal/outq"
+	"github.com/rawserve/rawserve/internal/sock"
 )
 
 // output is where rawserve's lines go: the access log to stdout; the
@@ -21,7 +22,7 @@ import (
 type output struct {
 	log, errs *outq.Queue // stdout, stderr
 	trace     *outq.Queue // -trace-file's, when given
-	traceFile outq.FD
+	traceFile sock.Output
 	deadline  time.Time // once the server stops, when output stops being waited for
 }
 
@@ -50,7 +51,7 @@ func newOutput(stdout, stderr io.Writer) *output {
 // traceTo creates path for -trace-file and returns the queue that writes
 // the narration to it.
 func (o *output) traceTo(path string) (io.Writer, error) {
-	fd, err := outq.Create(path)
+	fd, err := sock.CreateOutput(path)
 	if err != nil {
 		return nil, err
 	}

@@ -136,6 +136,18 @@ func apart(cs []strace.Call, wakerFD int) (rest, wakes []strace.Call) {
 	return rest, wakes
 }
 
+// outputWrites takes the writes to stdout and stderr out of the sequence.
+func outputWrites(cs []strace.Call) (rest, out []strace.Call) {
+	for _, c := range cs {
+		if c.Name == "write" && (c.FD() == 1 || c.FD() == 2) {
+			out = append(out, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return rest, out
+}
+
 // TestTraceAgreesWithStrace runs rawserve under strace -f with -trace to a
 // file, drives a fixed script, and compares what the server narrated with
 // what strace saw, call by call: the same names, first fds and results in
@@ -250,6 +262,27 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	seen, seenWakes := apart(seen, wakerFD)
 	if len(toldWakes) != 1 || len(seenWakes) != 1 || toldWakes[0].String() != seenWakes[0].String() {
 		t.Errorf("the waker's write: narrated %v, strace %v", lines(toldWakes), lines(seenWakes))
+	}
+	// The writes to stdout and stderr — the start-up and stop lines here
+	// (the narration goes to a file, whose own writes are not narrated) —
+	// are made by the output's writer goroutine, on a thread of its own,
+	// while the loop goes on: where they fall among the loop's calls is a
+	// race, so they are compared apart, in their own order.
+	told, toldOut := outputWrites(told)
+	var seenOut []strace.Call
+	for _, c := range all {
+		if c.Name == "write" && (c.FD() == 1 || c.FD() == 2) && c.Errno() == "" {
+			seenOut = append(seenOut, c)
+		}
+	}
+	if len(toldOut) < 2 || len(toldOut) != len(seenOut) {
+		t.Errorf("writes to stdout and stderr: narrated %d, strace %d:\n%s\nstrace:\n%s", len(toldOut), len(seenOut), lines(toldOut), lines(seenOut))
+	} else {
+		for i := range toldOut {
+			if toldOut[i].String() != seenOut[i].String() {
+				t.Errorf("output write %d: narrated %s, strace %s", i+1, toldOut[i], seenOut[i])
+			}
+		}
 	}
 
 	// The script must have exercised every call it is meant to.

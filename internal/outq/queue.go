@@ -4,7 +4,7 @@
 // has fallen behind, a reader that has gone.
 //
 // What a loop writes is copied into a bounded queue, and a goroutine of the
-// queue's own writes it out, in order, with blocking write(2) calls (FD) of
+// queue's own writes it out, in order, with blocking write(2) calls (sock.Output) of
 // at most PIPE_BUF bytes, whole lines where they fit. A pipe takes such a
 // write whole or not at all: another process writing into the same pipe
 // (2>&1, a shared log) never cuts one of its lines in two, and a write still

@@ -11,22 +11,24 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawserve/rawserve/internal/sock"
 )
 
 // pipe returns a real pipe, blocking at both ends: r to read, w to write.
 // Both are closed when the test ends (closing one twice only fails).
-func pipe(t *testing.T) (r, w FD) {
+func pipe(t *testing.T) (r, w sock.Output) {
 	t.Helper()
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
-	return FD(p[0]), FD(p[1])
+	return sock.Output(p[0]), sock.Output(p[1])
 }
 
 // readAll reads r until EOF, or until want bytes when want > 0.
-func readAll(r FD, want int) []byte {
+func readAll(r sock.Output, want int) []byte {
 	var all []byte
 	buf := make([]byte, 64<<10)
 	for want <= 0 || len(all) < want {
@@ -47,7 +49,7 @@ func readAll(r FD, want int) []byte {
 }
 
 // reading reads r until EOF in a goroutine, and hands over what it read.
-func reading(r FD) <-chan []byte {
+func reading(r sock.Output) <-chan []byte {
 	done := make(chan []byte, 1)
 	go func() { done <- readAll(r, 0) }()
 	return done
@@ -206,25 +208,5 @@ func TestQueueWriteAllocatesNothing(t *testing.T) {
 	batch := bytes.Repeat(line(0), 60) // about 4 KiB, as accessLog flushes
 	if n := testing.AllocsPerRun(1000, func() { q.Write(batch) }); n != 0 {
 		t.Errorf("Write allocates %v times", n)
-	}
-}
-
-// A descriptor made nonblocking by whoever shares it: Write waits in ppoll
-// for room instead of failing with EAGAIN.
-func TestFDWriteWaitsOnEAGAIN(t *testing.T) {
-	r, w := pipe(t)
-	if err := unix.SetNonblock(int(w), true); err != nil {
-		t.Fatal(err)
-	}
-	fill := make([]byte, 4096)
-	for {
-		if _, err := unix.Write(int(w), fill); err == unix.EAGAIN {
-			break
-		}
-	}
-	time.AfterFunc(50*time.Millisecond, func() { reading(r) })
-	msg := bytes.Repeat([]byte("x"), 100<<10)
-	if n, err := w.Write(msg); n != len(msg) || err != nil {
-		t.Errorf("Write on a full nonblocking pipe: %d, %v; want %d, nil", n, err, len(msg))
 	}
 }

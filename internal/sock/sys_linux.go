@@ -160,10 +160,17 @@ func sysWrite(fd int, p []byte) (int, error) {
 	return n, err
 }
 
-// sysWriteFile is write(2) to a regular file, which can sleep in the kernel
-// (page-cache writeback, a network file system): Syscall, so the Go runtime
-// knows. strace shows the same write as sysWrite's.
+// sysWriteFile is write(2) to a regular file, a pipe or a terminal — the
+// ready file, stdout, stderr — which can sleep in the kernel (page-cache
+// writeback, a full pipe): Syscall, so the Go runtime knows. strace shows
+// the same write as sysWrite's.
 func sysWriteFile(fd int, p []byte) (int, error) {
+	if t := active.Load(); t != nil && fd == t.own {
+		// The narration's own write (SetTraceTo): not narrated, nor
+		// counted busy — it may block for as long as nobody reads, and
+		// SetTrace would wait for it.
+		return unix.Write(fd, p)
+	}
 	sp := begin()
 	n, err := unix.Write(fd, p)
 	if sp.on() {

@@ -64,6 +64,7 @@ import (
 type tracer struct {
 	mu    sync.Mutex
 	w     io.Writer
+	own   int // the descriptor w's bytes end up on, whose writes are not narrated; -1: none
 	timed bool
 	buf   []byte       // one line, reused
 	busy  atomic.Int32 // calls begun and not yet narrated
@@ -77,7 +78,7 @@ var active atomic.Pointer[tracer]
 // Write call, made by the thread that made the system call, with the
 // tracer's lock held: w must not make it wait. rawserve gives it a queue
 // (internal/outq) whose own goroutine writes the lines out, in order, with
-// system calls this package does not make, and so never narrates.
+// Output's write(2) calls, which SetTraceTo keeps from narrating.
 //
 // Switching narration off or over waits, up to a second, for the calls
 // already begun to be narrated: at exit, the signal goroutine's Waker.Wake
@@ -86,10 +87,18 @@ var active atomic.Pointer[tracer]
 // It waits by yielding, not in time.Sleep: a runtime timer would start the
 // Go runtime's epoll poller (epoll_create1, eventfd2), which this server
 // otherwise never wakes.
-func SetTrace(w io.Writer, timed bool) {
+func SetTrace(w io.Writer, timed bool) { SetTraceTo(w, -1, timed) }
+
+// SetTraceTo is SetTrace for a w whose bytes end up written, by Output, to
+// descriptor own (-trace's stderr, or -trace-file's): the writes to own are
+// not narrated. They are the narration's own, and narrating them would make
+// more narration to write, without end. Writes to any other descriptor —
+// the access log on stdout, stderr's lines when the narration goes to a
+// file — are narrated like every call.
+func SetTraceTo(w io.Writer, own int, timed bool) {
 	var t *tracer
 	if w != nil {
-		t = &tracer{w: w, timed: timed, buf: make([]byte, 0, 512)}
+		t = &tracer{w: w, own: own, timed: timed, buf: make([]byte, 0, 512)}
 	}
 	old := active.Swap(t)
 	if old == nil {

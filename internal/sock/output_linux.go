@@ -1,4 +1,4 @@
-package outq
+package sock
 
 import (
 	"io"
@@ -7,34 +7,40 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FD is a file descriptor that Write writes with raw write(2) calls — not
-// through package os, which raises SIGPIPE, and so kills the process, when a
-// write to os.Stdout or os.Stderr meets EPIPE (os/signal, "SIGPIPE"). A raw
-// write that meets EPIPE returns it, and the Go runtime ignores the signal
-// the kernel sends with it.
-type FD int
+// Output is a descriptor the process writes its lines to — standard
+// output, standard error, a -trace-file — with write(2) made here, at the
+// seam, so that -trace narrates them like every other call (but for the
+// narration's own writes: see SetTraceTo). Not through package os, which
+// raises SIGPIPE, and so kills the process, when a write to os.Stdout or
+// os.Stderr meets EPIPE (os/signal, "SIGPIPE"): a write made here that
+// meets EPIPE returns it, and the Go runtime ignores the signal the kernel
+// sends with it.
+type Output int
 
 // The process's standard output and standard error.
 const (
-	Stdout FD = 1
-	Stderr FD = 2
+	Stdout Output = 1
+	Stderr Output = 2
 )
 
-// Create creates (or truncates) path for writing, with a raw openat(2): for
+// CreateOutput creates (or truncates) path for writing, with openat(2): for
 // a regular file, package os would start the Go runtime's epoll poller
 // (which refuses the file, but stays running).
-func Create(path string) (FD, error) {
+func CreateOutput(path string) (Output, error) {
 	for {
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+		fd, err := sysOpenat(unix.AT_FDCWD, path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return -1, &os.PathError{Op: "open", Path: path, Err: err}
 		}
-		return FD(fd), nil
+		return Output(fd), nil
 	}
 }
+
+// FD is the descriptor.
+func (o Output) FD() int { return int(o) }
 
 // Write writes all of p. A signal that arrives before anything is written
 // makes write(2) fail with EINTR (when its handler is not SA_RESTART): write
@@ -47,15 +53,15 @@ func Create(path string) (FD, error) {
 // would change their stdout too. But that parent may have made it
 // nonblocking itself; then Write waits in ppoll(2) for room, as a blocking
 // write would have waited in the kernel.
-func (fd FD) Write(p []byte) (int, error) {
+func (o Output) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
-		n, err := unix.Write(int(fd), p[done:])
+		n, err := sysWriteFile(int(o), p[done:])
 		switch {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			if err := fd.waitWritable(); err != nil {
+			if err := o.waitWritable(); err != nil {
 				return done, err
 			}
 			continue
@@ -69,11 +75,11 @@ func (fd FD) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-// waitWritable waits, with no timeout, until fd has room to write.
-func (fd FD) waitWritable() error {
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+// waitWritable waits, with no timeout, until the descriptor has room.
+func (o Output) waitWritable() error {
+	fds := []unix.PollFd{{Fd: int32(o), Events: unix.POLLOUT}}
 	for {
-		_, err := unix.Ppoll(fds, nil, nil)
+		_, err := sysPpoll(fds, nil, nil)
 		if err == unix.EINTR {
 			continue // ppoll is never restarted after a signal handler
 		}
@@ -84,11 +90,5 @@ func (fd FD) waitWritable() error {
 	}
 }
 
-// Close closes a descriptor from Create, never retrying EINTR: the
-// descriptor is released whatever close(2) returns (see sock.closeFD).
-func (fd FD) Close() error {
-	if err := unix.Close(int(fd)); err != nil && err != unix.EINTR {
-		return os.NewSyscallError("close", err)
-	}
-	return nil
-}
+// Close closes a descriptor from CreateOutput (closeFD: never retried).
+func (o Output) Close() error { return closeFD(int(o)) }
