@@ -303,18 +303,39 @@ func (l *Listener) tryAccept(c *Conn, info *AcceptInfo) error {
 		case unix.EAGAIN:
 			info.EAGAINs++
 			return ErrAgain
-		case unix.EINTR, unix.ECONNABORTED,
-			// A connection that was reset while it waited in the queue
-			// (ECONNABORTED), and the network errors accept(2) says Linux
-			// passes through from the new socket: they are the client's
-			// problem, not the listener's. Take the next one.
-			unix.EPROTO, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.ENONET,
-			unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH, unix.ENETDOWN,
-			unix.EPERM: // a firewall (netfilter) refused this connection
+		}
+		if err == unix.EINTR || IsTransientAccept(err) {
 			continue
 		}
 		return os.NewSyscallError("accept4", err)
 	}
+}
+
+// IsTransientAccept reports the accept errors that are the client's
+// problem, not the listener's: a connection that was reset while it waited
+// in the queue (ECONNABORTED), and the network errors accept(2) says Linux
+// passes through from the new socket. The next connection is taken.
+func IsTransientAccept(err error) bool {
+	switch err {
+	case unix.ECONNABORTED, unix.EPROTO, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.ENONET,
+		unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH, unix.ENETDOWN,
+		unix.EPERM: // a firewall (netfilter) refused this connection
+		return true
+	}
+	return false
+}
+
+// Adopt makes c the connection fd, which an accept submitted to an
+// io_uring returned (Ring.Accept) on this listener: it asks the kernel for
+// the peer's address with getpeername(2), which a multishot accept cannot
+// give. On error fd is left open, for the caller to close.
+func (l *Listener) Adopt(fd int, c *Conn) error {
+	peer, err := sysGetpeername(fd)
+	if err != nil {
+		return os.NewSyscallError("getpeername", err)
+	}
+	*c = Conn{fd: fd, poller: l.poller, Peer: peer, Accept: AcceptInfo{Listener: l.addr, Time: time.Now()}}
+	return nil
 }
 
 // IsOutOfResources reports the accept4 errors that mean "not now" rather

@@ -582,18 +582,21 @@ func appendTimespec(b []byte, ts *unix.Timespec) []byte {
 
 func (s span) shutdown(fd, how int, err error) {
 	b := s.line("shutdown")
-	b = sep(appendInt(b, fd))
+	b = appendHow(sep(appendInt(b, fd)), how)
+	s.flush(ret(b, 0, err))
+}
+
+// appendHow names shutdown's how: SHUT_WR.
+func appendHow(b []byte, how int) []byte {
 	switch how {
 	case unix.SHUT_RD:
-		b = append(b, "SHUT_RD"...)
+		return append(b, "SHUT_RD"...)
 	case unix.SHUT_WR:
-		b = append(b, "SHUT_WR"...)
+		return append(b, "SHUT_WR"...)
 	case unix.SHUT_RDWR:
-		b = append(b, "SHUT_RDWR"...)
-	default:
-		b = appendInt(b, how)
+		return append(b, "SHUT_RDWR"...)
 	}
-	s.flush(ret(b, 0, err))
+	return appendInt(b, how)
 }
 
 func (s span) close(fd int, err error) {

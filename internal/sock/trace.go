@@ -12,7 +12,7 @@ package sock
 // Each call is narrated by its seam function, the one place it is made; the
 // wrappers above never narrate:
 //
-//	sp := begin()
+//	sp := begin(cRead)
 //	n, err := rawRW(unix.SYS_READ, fd, p)
 //	if sp.on() {
 //		sp.read(fd, p, n, err)
@@ -97,8 +97,11 @@ func SetTrace(w io.Writer, timed bool) { SetTraceTo(w, -1, timed) }
 // file — are narrated like every call.
 func SetTraceTo(w io.Writer, own int, timed bool) {
 	var t *tracer
-	if w != nil {
+	switch {
+	case w != nil:
 		t = &tracer{w: w, own: own, timed: timed, buf: make([]byte, 0, 512)}
+	case counts.Load() != nil:
+		t = &tracer{own: -1} // counting, with no narration
 	}
 	old := active.Swap(t)
 	if old == nil {
@@ -120,11 +123,33 @@ type span struct {
 var epoch = time.Now()
 
 // begin starts narrating a call: call it just before the system call, and
-// when it is on, end with the narration, whatever the call returned.
-func begin() span {
+// when it is on, end with the narration, whatever the call returned. It
+// counts the call, when counting is on (CountCalls).
+func begin(id callID) span {
 	t := active.Load()
 	if t == nil {
 		return span{}
+	}
+	if c := counts.Load(); c != nil {
+		c[id].Add(1)
+	}
+	return t.start()
+}
+
+// beginNote starts narrating a line that is not a system call: a ring's
+// entry (uring_strace.go). It is not counted.
+func beginNote() span {
+	t := active.Load()
+	if t == nil {
+		return span{}
+	}
+	return t.start()
+}
+
+// start begins a span on t, if t narrates.
+func (t *tracer) start() span {
+	if t.w == nil {
+		return span{} // counting only
 	}
 	// Counted busy before the second look, so that SetTrace, which swaps
 	// the tracer and then waits for busy to drain, either sees this call

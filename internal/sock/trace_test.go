@@ -559,7 +559,7 @@ func TestTraceOffWaits(t *testing.T) {
 	if _, err := r.Open("a\x00b"); err == nil {
 		t.Fatal("opened a path with a NUL")
 	}
-	sp := begin()
+	sp := begin(cClose)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		sp.close(99, unix.EBADF)
