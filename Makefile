@@ -38,7 +38,7 @@ vet:
 # The seed corpora live in each package's testdata/fuzz/.
 FUZZ = http1:FuzzParse http1:FuzzOracleNetHTTP http1:FuzzChunked \
        http1:FuzzParseRange http1:FuzzParseHTTPDate \
-       static:FuzzCleanPath sock:FuzzParseAddr serve:FuzzEpollConn \
+       static:FuzzCleanPath sock:FuzzParseAddr serve:FuzzEpollConn serve:FuzzUringConn \
        httpconn:FuzzConn
 fuzz:
 	@set -e; for t in $(FUZZ); do \

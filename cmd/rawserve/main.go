@@ -19,6 +19,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
@@ -82,15 +83,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&cacheSize, "file-cache-size", "with -dir: memory for `size` in all of files up to 64 KiB kept in memory, each checked on disk (statx) before it is served: 32MiB, 512KiB, 0 (off)")
 	cacheTrust := fs.Duration("file-cache-trust", 0, "with -dir: serve a kept file unchecked for this long after its last check (0: check every time; a changed file may be served stale until then)")
 	oldCache := fs.String("file-cache", "", "replaced: files are cached and checked by default (-file-cache-size); -file-cache-trust serves them unchecked for a time")
-	model := fs.String("model", "serial", "serving model: serial (one connection at a time) or epoll (many, from event loops; pick it for concurrent clients)")
-	loops := fs.Int("loops", 1, "with -model epoll: event loops, one thread and SO_REUSEPORT listener each; 0 means one per CPU")
-	maxConns := fs.Int("max-conns", 0, "with -model epoll: most connections open at once, split evenly over the loops; beyond it clients wait in the accept queue (0: no limit but the descriptor limit)")
-	grace := fs.Duration("grace", serve.DefaultGrace, "with -model epoll: after SIGTERM, how long responses in flight may take to finish")
+	model := fs.String("model", "serial", "serving model: serial (one connection at a time), epoll (many, from event loops; pick it for concurrent clients) or uring (many, from event loops that submit their calls through io_uring)")
+	loops := fs.Int("loops", 1, "with -model epoll or uring: event loops, one thread and SO_REUSEPORT listener each; 0 means one per CPU")
+	maxConns := fs.Int("max-conns", 0, "with -model epoll or uring: most connections open at once, split evenly over the loops; beyond it clients wait in the accept queue (0: no limit but the descriptor limit)")
+	grace := fs.Duration("grace", serve.DefaultGrace, "with -model epoll or uring: after SIGTERM, how long responses in flight may take to finish")
 	yieldAfter := fs.Duration("yield-after", serve.DefaultYieldAfter, "with -model serial: while other clients wait, the connection being served gives way once it has been silent this long (its responses say Connection: close); 0 never gives way")
 	wait := fs.String("wait", "poll", "with -model serial, what to do on EAGAIN: poll (sleep in ppoll until ready) or spin (retry at once, burning a core; for demonstrations)")
 	backlog := fs.Int("backlog", 0, "accept queue length passed to listen(2); 0 means the kernel's maximum, net.core.somaxconn")
 	headerTimeout := fs.Duration("header-timeout", httpconn.DefaultHeaderTimeout, "longest time a request head may take to arrive")
-	idleTimeout := fs.Duration("idle-timeout", 0, fmt.Sprintf("longest wait for the next request on a kept-alive connection (default %v serial, %v epoll)", serve.DefaultIdleTimeout, serve.DefaultEpollIdleTimeout))
+	idleTimeout := fs.Duration("idle-timeout", 0, fmt.Sprintf("longest wait for the next request on a kept-alive connection (default %v serial, %v epoll and uring)", serve.DefaultIdleTimeout, serve.DefaultEpollIdleTimeout))
 	writeTimeout := fs.Duration("write-timeout", httpconn.DefaultWriteTimeout, "longest time to write one response")
 	quiet := fs.Bool("quiet", false, "no access log")
 	logHealthz := fs.Bool("log-healthz", false, "log requests for /healthz too (probes are left out of the access log by default)")
@@ -98,6 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	trace := fs.Bool("trace", false, "print every system call the server makes, as strace does, on stderr")
 	traceFile := fs.String("trace-file", "", "with -trace: write the system calls to `file` instead of stderr")
 	traceTime := fs.Bool("trace-time", false, "with -trace: append each call's duration, as strace -T does")
+	countSyscalls := fs.Bool("count-syscalls", false, "count the system calls the server makes, and say at exit, on stderr, how many of each and how many per request answered")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	// The environment first, so that flags on the command line win.
 	// fromEnv remembers which values came from there, so that a message
@@ -159,7 +161,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if !set["idle-timeout"] && fromEnv["idle-timeout"] == "" {
 		*idleTimeout = serve.DefaultIdleTimeout
-		if *model == "epoll" {
+		if *model != "serial" {
 			*idleTimeout = serve.DefaultEpollIdleTimeout
 		}
 	}
@@ -204,18 +206,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "serial":
 		for _, name := range []string{"loops", "max-conns", "grace"} {
 			if set[name] {
-				return fail(2, "-%s applies to -model epoll only", name)
+				return fail(2, "-%s applies to -model epoll and uring only", name)
 			}
 		}
-	case "epoll":
+	case "epoll", "uring":
 		if strategy != sock.Poll {
-			return fail(2, "-wait applies to -model serial only: an event loop waits in epoll_wait")
+			return fail(2, "-wait applies to -model serial only: an event loop waits in epoll_wait or io_uring_enter")
 		}
 		if set["yield-after"] {
 			return fail(2, "-yield-after applies to -model serial only: an event loop never makes one client wait for another")
 		}
 	default:
-		return fail(2, "%s: unknown model %q (want serial or epoll)", opt("model"), *model)
+		return fail(2, "%s: unknown model %q (want serial, epoll or uring)", opt("model"), *model)
 	}
 	if *loops == 0 {
 		*loops = runtime.NumCPU()
@@ -243,13 +245,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// The narration goes to -trace's output and, when the demo page is
 	// served (no -dir), into a story the page shows its visitor: the serial
-	// model's of the one connection it serves, the epoll model's a journal
+	// model's of the one connection it serves, the event loops' a journal
 	// of the latest calls, from which the page picks the visitor's own.
 	var story *page.Story
 	var narrate []io.Writer
 	if *dir == "" {
 		story = new(page.Story)
-		if *model == "epoll" {
+		if *model != "serial" {
 			story = page.NewJournal()
 		}
 		narrate = append(narrate, story)
@@ -268,6 +270,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			w, own = f, out.traceFile.FD()
 		}
 		narrate = append(narrate, w)
+	}
+	if *countSyscalls {
+		sock.CountCalls() // before the first call to count
 	}
 	if len(narrate) > 0 {
 		sock.SetTraceTo(io.MultiWriter(narrate...), own, *traceTime) // before the first call to narrate
@@ -290,6 +295,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		cfg.AccessLog = stdout
 	}
+	if *countSyscalls {
+		cfg.Answered = new(atomic.Uint64)
+	}
 	if *dir != "" {
 		d, err := static.Open(*dir)
 		if err != nil {
@@ -310,13 +318,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.FileCacheTrust = *cacheTrust
 	}
 
+	if *model == "uring" {
+		// Where io_uring is not allowed, say so now, with the cause and
+		// the remedy: never fall back to another model unasked.
+		if err := sock.UringUnavailable(); err != nil {
+			return fail(1, "-model uring: %v", err)
+		}
+	}
 	waker, err := sock.NewWaker()
 	if err != nil {
 		return fail(1, "%v", err)
 	}
 	defer waker.Close()
-	// One listener for the serial model; for epoll, one per loop, sharing
-	// the port with SO_REUSEPORT.
+	// One listener for the serial model; for the event loops, one per loop,
+	// sharing the port with SO_REUSEPORT.
 	poller := &sock.Poller{Strategy: strategy, Waker: waker}
 	var ls []*sock.Listener
 	if *model == "serial" {
@@ -357,8 +372,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	how := fmt.Sprintf("serial, wait=%s", strategy)
-	if *model == "epoll" {
-		how = fmt.Sprintf("epoll, %d loop(s)", *loops)
+	if *model != "serial" {
+		how = fmt.Sprintf("%s, %d loop(s)", *model, *loops)
 		if *loops > 1 {
 			how += " with SO_REUSEPORT"
 		}
@@ -374,16 +389,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer sock.Remove(*readyFile)
 	}
 
-	if *model == "serial" {
+	switch *model {
+	case "serial":
 		err = serve.Serial(l, poller, cfg)
-	} else {
+	case "epoll":
 		err = serve.Epoll(ls, waker, cfg)
+	case "uring":
+		err = serve.Uring(ls, waker, cfg)
 	}
 	if err != nil {
 		return fail(1, "%v", err)
 	}
+	if *countSyscalls {
+		fmt.Fprintln(stderr, countsLine(sock.CallCounts(), cfg.Answered.Load()))
+	}
 	out.sayStopped()
 	return 0
+}
+
+// countsLine says what -count-syscalls counted:
+//
+//	rawserve: 1234 system calls for 10000 requests, 0.123 per request: io_uring_enter 1100, statx 98, …
+func countsLine(counts []sock.CallCount, requests uint64) string {
+	var total uint64
+	var each []string
+	for _, c := range counts {
+		total += c.Calls
+		each = append(each, fmt.Sprintf("%s %d", c.Name, c.Calls))
+	}
+	per := "no requests"
+	if requests > 0 {
+		per = fmt.Sprintf("%.3f per request", float64(total)/float64(requests))
+	}
+	return fmt.Sprintf("rawserve: %d system calls for %d requests, %s: %s", total, requests, per, strings.Join(each, ", "))
 }
 
 // The ranges of the settings that have no natural bound: a thousand loops

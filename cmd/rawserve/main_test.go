@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/strace"
 )
 
@@ -214,12 +215,13 @@ func TestIPv6(t *testing.T) {
 // SIGTERM while a large response is in flight to a slow reader: the
 // response completes, then the process exits 0.
 func TestSIGTERMFinishesInFlight(t *testing.T) {
-	for _, model := range []string{"serial", "epoll"} {
+	for _, model := range []string{"serial", "epoll", "uring"} {
 		t.Run(model, func(t *testing.T) { testSIGTERMFinishesInFlight(t, model) })
 	}
 }
 
 func testSIGTERMFinishesInFlight(t *testing.T, model string) {
+	needModel(t, model)
 	dir := t.TempDir()
 	big := bytes.Repeat([]byte("rawserve"), 4<<20) // 32 MiB
 	os.WriteFile(filepath.Join(dir, "big"), big, 0o644)
@@ -290,6 +292,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 // goes on answering every request.
 func TestAddressInUse(t *testing.T) {
 	models := [][]string{{"-model", "serial"}, {"-model", "epoll"}, {"-model", "epoll", "-loops", "2"}}
+	if sock.UringUnavailable() == nil {
+		models = append(models, []string{"-model", "uring", "-loops", "2"})
+	}
 	for _, first := range models {
 		s := runServer(t, append([]string{binary, "-addr", "127.0.0.1:0", "-quiet"}, first...)...)
 		for _, second := range models {
@@ -320,6 +325,19 @@ func TestAddressInUse(t *testing.T) {
 	}
 }
 
+// needModel skips a test of model where it cannot run here — the uring
+// model, where io_uring is not allowed (a seccomp profile, the sysctl
+// kernel.io_uring_disabled, an old kernel) — saying why.
+func needModel(t *testing.T, model string) {
+	t.Helper()
+	if model != "uring" {
+		return
+	}
+	if err := sock.UringUnavailable(); err != nil {
+		t.Skipf("the uring model cannot run here: %v", err)
+	}
+}
+
 func TestBadUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -344,11 +362,13 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"-file-cache-trust", "-1s", "-dir", "."}, 2, "-file-cache-trust must be"},
 		// The flag that trusted copies for a time says what replaced it.
 		{[]string{"-file-cache", "1s", "-dir", "."}, 2, "-file-cache is replaced: files up to 64 KiB are now kept in memory by default and checked on disk before each use (-file-cache-size, 32MiB; 0 turns it off); to serve them unchecked for a time, as -file-cache did, use -file-cache-trust 1s"},
-		{[]string{"-loops", "2"}, 2, "-loops applies to -model epoll only"},
-		{[]string{"-max-conns", "10"}, 2, "-max-conns applies to -model epoll only"},
-		{[]string{"-grace", "1s"}, 2, "-grace applies to -model epoll only"},
+		{[]string{"-loops", "2"}, 2, "-loops applies to -model epoll and uring only"},
+		{[]string{"-max-conns", "10"}, 2, "-max-conns applies to -model epoll and uring only"},
+		{[]string{"-grace", "1s"}, 2, "-grace applies to -model epoll and uring only"},
 		{[]string{"-model", "epoll", "-wait", "spin"}, 2, "-wait applies to -model serial only"},
 		{[]string{"-model", "epoll", "-yield-after", "10ms"}, 2, "-yield-after applies to -model serial only"},
+		{[]string{"-model", "uring", "-wait", "spin"}, 2, "-wait applies to -model serial only"},
+		{[]string{"-model", "uring", "-yield-after", "10ms"}, 2, "-yield-after applies to -model serial only"},
 		{[]string{"-yield-after", "-1s"}, 2, "-yield-after must be"},
 		{[]string{"-model", "epoll", "-loops", "-1"}, 2, "-loops must be"},
 		{[]string{"-model", "epoll", "-max-conns", "-5"}, 2, "-max-conns must be"},

@@ -22,8 +22,8 @@ import (
 // tests give the binary real pipes, as a shell does for `rawserve | head`.
 
 // outputModels are the models the output tests run against: the serial
-// loop, one event loop, and two on their own threads.
-var outputModels = [][]string{{"-model", "serial"}, {"-model", "epoll"}, {"-model", "epoll", "-loops", "2"}}
+// loop, one event loop, two on their own threads, and a uring loop.
+var outputModels = [][]string{{"-model", "serial"}, {"-model", "epoll"}, {"-model", "epoll", "-loops", "2"}, {"-model", "uring"}}
 
 func modelName(flags []string) string { return strings.Join(flags[1:], "-") }
 
@@ -164,6 +164,7 @@ func TestOutputReaderGoes(t *testing.T) {
 }
 
 func testOutputReaderGoes(t *testing.T, flags []string, both bool) {
+	needModel(t, flags[1])
 	r, w := pipeNobodyReads(t)
 	var stderr io.Writer // the server's buffer
 	if both {
@@ -207,6 +208,7 @@ func TestStdoutNotRead(t *testing.T) {
 }
 
 func testStdoutNotRead(t *testing.T, flags []string) {
+	needModel(t, flags[1])
 	const requests = 5000
 	r, w := pipeNobodyReads(t)
 	s, ready := startWith(t, w, nil, append([]string{"-dir", siteDir(t)}, flags...)...)

@@ -112,7 +112,8 @@ func TestTraceReplacedDirAgreesWithStrace(t *testing.T) {
 		}
 		return kept
 	}
-	seen, told := fileCalls(serverCalls(t, all, narration)), fileCalls(parseNarration(t, narration))
+	narrated, _ := parseNarration(t, narration)
+	seen, told := fileCalls(serverCalls(t, all, narration)), fileCalls(narrated)
 	dup3s := 0
 	for i := range max(len(seen), len(told)) {
 		var s, n string

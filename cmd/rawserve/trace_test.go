@@ -29,8 +29,16 @@ var narrated = map[string]bool{
 	"fstat": true, "newfstatat": true, "getdents64": true, "connect": true,
 	"getsockopt": true, "getpeername": true, "unlinkat": true, "renameat": true,
 	"epoll_create1": true, "epoll_ctl": true, "epoll_pwait": true, "pread64": true, "dup3": true,
-	"statx": true,
+	"statx": true, "io_uring_setup": true, "io_uring_enter": true, "io_uring_register": true,
+	"mmap": true, "munmap": true,
 }
+
+// decodedApart are the calls whose structures strace and the narration
+// decode each their own way: an older strace prints the io_uring_setup
+// flags and features it does not know in hex, and decodes
+// IORING_REGISTER_PROBE's whole table. They are compared by name, first
+// argument and result, not by text.
+var decodedApart = map[string]bool{"io_uring_setup": true, "io_uring_register": true}
 
 // key is what must agree between strace and the narration for each call:
 // its name, its first argument (the fd, or AT_FDCWD, AF_INET...; for ppoll
@@ -83,7 +91,10 @@ func res(c strace.Call) string {
 //     seeing it return. strace shows the restarted call on a line of its
 //     own; the narration, which sees calls return, has only that one.
 //     ("? ERESTARTNOHAND" does reach the program, as EINTR: see res.)
-func serverCalls(t *testing.T, calls []strace.Call, traceFile string) []strace.Call {
+//
+// Connections the uring model accepted through its ring (given) count as
+// the server's from the start: strace sees no call return them.
+func serverCalls(t *testing.T, calls []strace.Call, traceFile string, given ...int) []strace.Call {
 	t.Helper()
 	start := -1
 	for i, c := range calls {
@@ -101,25 +112,52 @@ func serverCalls(t *testing.T, calls []strace.Call, traceFile string) []strace.C
 			narratable = append(narratable, c)
 		}
 	}
-	return strace.Own(narratable)
+	return strace.OwnWith(narratable, given...)
+}
+
+// ringAccepted are the descriptors the uring model's accept completions
+// returned ("← cqe accept(6) = 8 […]").
+func ringAccepted(entries []string) []int {
+	var fds []int
+	for _, e := range entries {
+		if rest, ok := strings.CutPrefix(e, "← cqe accept("); ok {
+			_, ret, _ := strings.Cut(rest, ") = ")
+			ret, _, _ = strings.Cut(ret, " ")
+			if fd, err := strconv.Atoi(ret); err == nil {
+				fds = append(fds, fd)
+			}
+		}
+	}
+	return fds
 }
 
 // parseNarration reads -trace output with strace's parser: the lines are
-// strace's, without a thread id.
-func parseNarration(t *testing.T, path string) []strace.Call {
+// strace's, without a thread id — but for the uring model's ring entries
+// ("→ sqe …", "← cqe …"), which strace cannot see: those are returned
+// apart.
+func parseNarration(t *testing.T, path string) (calls []strace.Call, entries []string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	calls, err := strace.Parse(bytes.NewReader(b))
+	var rest bytes.Buffer
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if strings.HasPrefix(l, "→ sqe ") || strings.HasPrefix(l, "← cqe ") {
+			entries = append(entries, strings.TrimSuffix(l, "\n"))
+		} else {
+			rest.WriteString(l)
+		}
+	}
+	n := bytes.Count(rest.Bytes(), []byte("\n"))
+	calls, err = strace.Parse(&rest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := bytes.Count(b, []byte("\n")); len(calls) != n {
+	if len(calls) != n {
 		t.Errorf("%d of the %d narrated lines parse as strace lines", len(calls), n)
 	}
-	return calls
+	return calls, entries
 }
 
 // apart takes the waker's write out of the sequence: it is made by the
@@ -153,18 +191,22 @@ func outputWrites(cs []strace.Call) (rest, out []strace.Call) {
 // what strace saw, call by call: the same names, first fds and results in
 // the same order — and, beyond that, the same text.
 //
-// It runs for both models: the serial one with -file-cache-size 0, so that
-// every file comes from disk; the epoll one with the cache, as by default,
-// so that the script's second request for f.txt is answered from memory
-// after a statx.
+// It runs for every model: the serial one with -file-cache-size 0, so that
+// every file comes from disk; the epoll and uring ones with the cache, as
+// by default, so that the script's second request for f.txt is answered
+// from memory after a statx. For the uring model it compares the calls
+// strace can see — io_uring_enter and the ring's setup among them — and
+// checks that the ring entries narrated between them carried the script's
+// accepts, receives, sends and closes.
 func TestTraceAgreesWithStrace(t *testing.T) {
-	for _, model := range []string{"serial", "epoll"} {
+	for _, model := range []string{"serial", "epoll", "uring"} {
 		t.Run(model, func(t *testing.T) { testTraceAgreesWithStrace(t, model) })
 	}
 }
 
 func testTraceAgreesWithStrace(t *testing.T, model string) {
 	needStrace(t)
+	needModel(t, model)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file body\n"), 0o644)
 	big := make([]byte, 300<<10)
@@ -239,7 +281,7 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 
 	time.Sleep(100 * time.Millisecond)
 	all := stopTraced(t, s, straceOut)
-	told := parseNarration(t, narration)
+	told, entries := parseNarration(t, narration)
 	epfd := -1
 	for _, c := range told {
 		if c.Name == "epoll_create1" {
@@ -251,7 +293,7 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 			t.Errorf("narrating woke the Go runtime's epoll poller: %s", c.Line())
 		}
 	}
-	seen := serverCalls(t, all, narration)
+	seen := serverCalls(t, all, narration, ringAccepted(entries)...)
 	wakerFD := -1
 	for _, c := range told {
 		if c.Name == "eventfd2" {
@@ -291,11 +333,14 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 		names[c.Name]++
 	}
 	want := []string{"eventfd2", "openat", "openat2", "socket", "setsockopt", "bind", "listen",
-		"getsockname", "accept4", "read", "write", "fstat", "sendfile", "close", "pread64"}
-	if model == "serial" {
-		want = append(want, "ppoll", "shutdown")
-	} else {
-		want = append(want, "epoll_create1", "epoll_ctl", "epoll_pwait", "statx")
+		"getsockname", "read", "write", "fstat", "sendfile", "close", "pread64"}
+	switch model {
+	case "serial":
+		want = append(want, "accept4", "ppoll", "shutdown")
+	case "epoll":
+		want = append(want, "accept4", "epoll_create1", "epoll_ctl", "epoll_pwait", "statx")
+	case "uring":
+		want = append(want, "io_uring_setup", "io_uring_register", "mmap", "munmap", "io_uring_enter", "getpeername", "statx")
 	}
 	for _, n := range want {
 		if names[n] == 0 {
@@ -304,8 +349,19 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	}
 	// f.txt is read with pread64, into the cache or, without one, behind
 	// its head; big.bin goes by sendfile.
-	if names["accept4"] < 7 || names["sendfile"] < 1 {
-		t.Errorf("narrated %d accept4 (want at least 7: six connections and an EAGAIN), %d sendfile", names["accept4"], names["sendfile"])
+	accepts := names["accept4"]
+	if model == "uring" {
+		// The ring's accept is a request, not a call: each connection is
+		// a completion of it.
+		accepts = 1 + countEntries(entries, "← cqe accept(")
+		for _, e := range []string{"→ sqe accept(", "→ sqe recv(", "← cqe recv(", "→ sqe send(", "← cqe send(", "→ sqe shutdown(", "→ sqe close(", "← cqe close("} {
+			if countEntries(entries, e) == 0 {
+				t.Errorf("no %s…) narrated among the ring's entries", e)
+			}
+		}
+	}
+	if accepts < 7 || names["sendfile"] < 1 {
+		t.Errorf("narrated %d accepts (want at least 7: six connections and an EAGAIN, or the accept's request), %d sendfile", accepts, names["sendfile"])
 	}
 
 	for i := 0; i < max(len(told), len(seen)); i++ {
@@ -324,11 +380,25 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 		// The same text too — arguments as decoded, results with their
 		// explanation — but for the interrupted ppoll (see res).
 		tc, sc := told[i], seen[i]
+		if decodedApart[tc.Name] {
+			continue
+		}
 		if tc.Name+"("+tc.Args+")" != sc.Name+"("+sc.Args+")" || tc.Result != sc.Result && res(tc) != "EINTR" {
 			t.Errorf("call %d differs in text:\nnarrated %s\nstrace   %s", i+1, tc, sc)
 		}
 	}
 	t.Logf("%d calls agree (plus the waker's write)", len(told))
+}
+
+// countEntries counts the ring entries that begin with prefix.
+func countEntries(entries []string, prefix string) int {
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // -trace alone narrates to stderr; -trace-time adds " <seconds>"; the two

@@ -224,7 +224,9 @@ func (c *Conn) Received(n int, now time.Time) {
 		}
 	}
 	c.in.b = c.in.b[:len(c.in.b)+n]
-	c.srv.batch++
+	if !c.srv.model.Batched {
+		c.srv.batch++
+	}
 	c.advance(now)
 }
 
@@ -684,6 +686,7 @@ func (c *Conn) newRound(now time.Time) {
 }
 
 func (c *Conn) logRound(now time.Time) {
+	c.srv.answered++
 	c.r.line.finish = now
 	if !c.r.quiet {
 		c.srv.log.add(&c.r.line)

@@ -94,6 +94,14 @@ type Model struct {
 	// them all. The serial model writes each response before the next
 	// request is looked at: one request, one response, one write.
 	Gather bool
+	// Batched says the model hands the core what arrived for many
+	// connections at once, and says when each batch begins (NewBatch):
+	// the uring model reaps the completions of one io_uring_enter, all of
+	// which arrived before the first is looked at. A cached file is then
+	// validated once per batch, not once per read: a check made after the
+	// batch began is made after each of its requests arrived, which is all
+	// freshness asks. Otherwise each read(2) is a batch of its own.
+	Batched bool
 }
 
 // Server is what the connections of one serving loop share: the
@@ -116,9 +124,11 @@ type Server struct {
 	scratch []byte // where a lingering close drains to
 	body    []byte // the rendered page, or an error's one line
 	etag    []byte // the served file's entity-tag
-	// batch counts the reads that brought requests in: the requests of one
-	// read arrived together, and a cached file is validated once for them.
-	batch uint64
+	// batch counts the reads that brought requests in (or, for a Batched
+	// model, its batches): the requests of one arrived together, and a
+	// cached file is validated once for them.
+	batch    uint64
+	answered uint64 // requests answered (or refused), for Answered
 }
 
 // NewServer returns the shared state of one serving loop.
@@ -133,6 +143,14 @@ func NewServer(cfg Config, m Model) *Server {
 	}
 	return s
 }
+
+// Answered is how many requests the loop's connections have answered,
+// refusals included.
+func (s *Server) Answered() uint64 { return s.answered }
+
+// NewBatch says that a Batched model begins a batch: what it hands the
+// core from now on all arrived before this moment.
+func (s *Server) NewBatch() { s.batch++ }
 
 // LogPending is when the oldest access-log line still buffered was added;
 // zero when none is. A model flushes the log once it has been quiet for a

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"io"
-	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
 	"github.com/rawserve/rawserve/internal/sock"
@@ -30,8 +29,7 @@ type econn struct {
 	writable bool // the send buffer may have room
 	rdhup    bool // epoll said the client shut down its side: once the queue is read, EOF
 
-	deadline time.Time // the one the timer heap holds
-	hidx     int       // index in the timer heap; -1: not in it
+	timer // its place in the loop's timer heap
 }
 
 // ready records what an event reported. EPOLLHUP and EPOLLERR make both

@@ -67,18 +67,15 @@ func Epoll(ls []*sock.Listener, w *sock.Waker, cfg Config) error {
 		}
 		loops = append(loops, lp)
 	}
-	errs := make(chan error, len(loops))
+	runs := make([]func() error, len(loops))
+	for i, lp := range loops {
+		runs[i] = lp.run
+	}
+	err := runLoops(w, runs)
 	for _, lp := range loops {
-		go func() { errs <- lp.run() }()
+		cfg.tally(lp.srv)
 	}
-	var first error
-	for range loops {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-			w.Wake() // one loop cannot go on: stop the others
-		}
-	}
-	return first
+	return err
 }
 
 // share is loop i's part of a limit of max connections over n loops (0:
@@ -107,7 +104,7 @@ type loop struct {
 	open     int      // connections open
 	maxConns int      // 0: no limit
 	gen      int32
-	timers   timerHeap
+	timers   timerHeap[*econn]
 	free     []*econn  // connection records to reuse, at most maxFree
 	shed     bool      // records were let go: the free list was full
 	sweep    time.Time // when to give memory back to the kernel (zero: none to give)
@@ -330,9 +327,7 @@ func (lp *loop) expire() {
 		lp.closeAll()
 		return
 	}
-	for len(lp.timers) > 0 && !lp.now.Before(lp.timers[0].deadline) {
-		c := lp.timers[0]
-		lp.timers.remove(c)
+	for c, ok := lp.timers.due(lp.now); ok; c, ok = lp.timers.due(lp.now) {
 		c.http.Expire(lp.now)
 		lp.drive(c)
 	}
@@ -378,86 +373,5 @@ func (lp *loop) newConn() *econn {
 		lp.free = lp.free[:n-1]
 		return c
 	}
-	return &econn{hidx: -1}
-}
-
-// timerHeap is a min-heap of connections by deadline: the loop's next
-// epoll_wait sleeps until the earliest, and there is no periodic tick.
-// Setting a deadline is O(log n); each connection has at most one entry.
-type timerHeap []*econn
-
-// set gives c the deadline t (zero: none), adding, moving or removing its
-// entry.
-func (h *timerHeap) set(c *econn, t time.Time) {
-	if t.IsZero() {
-		h.remove(c)
-		return
-	}
-	if c.hidx >= 0 {
-		if c.deadline.Equal(t) {
-			return
-		}
-		earlier := t.Before(c.deadline)
-		c.deadline = t
-		if earlier {
-			h.up(c.hidx)
-		} else {
-			h.down(c.hidx)
-		}
-		return
-	}
-	c.deadline = t
-	c.hidx = len(*h)
-	*h = append(*h, c)
-	h.up(c.hidx)
-}
-
-func (h *timerHeap) remove(c *econn) {
-	i := c.hidx
-	if i < 0 {
-		return
-	}
-	last := len(*h) - 1
-	h.swap(i, last)
-	(*h)[last] = nil
-	*h = (*h)[:last]
-	c.hidx = -1
-	if i < last {
-		h.down(i)
-		h.up(i)
-	}
-}
-
-func (h timerHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
-}
-
-func (h timerHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h[i].deadline.Before(h[p].deadline) {
-			return
-		}
-		h.swap(i, p)
-		i = p
-	}
-}
-
-func (h timerHeap) down(i int) {
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && h[r].deadline.Before(h[l].deadline) {
-			m = r
-		}
-		if !h[m].deadline.Before(h[i].deadline) {
-			return
-		}
-		h.swap(i, m)
-		i = m
-	}
+	return &econn{timer: timer{hidx: -1}}
 }

@@ -315,10 +315,19 @@ func TestPageStory(t *testing.T) {
 // connection's calls: the visitor sees their own — the epoll_pwait that
 // reported the listener, their accept4 and read — and not another client's.
 func TestPageStoryEpoll(t *testing.T) {
+	pageStory(t, epollModel, func(fd string) []string {
+		return []string{"epoll_pwait(", "SOCK_CLOEXEC|SOCK_NONBLOCK) = " + fd, "read(" + fd + `, &#34;GET / HTTP/1.1\r\n`}
+	})
+}
+
+// pageStory has a client fetch the demo page from model m while another
+// is connected, and checks that the page's story has what want(fd) lists
+// for the client's connection fd, and nothing of the other client's.
+func pageStory(t *testing.T, m model, want func(fd string) []string) {
 	journal := page.NewJournal()
 	sock.SetTrace(journal, false)
 	defer sock.SetTrace(nil, false)
-	ts := epollModel.start(t, settings{Story: journal})
+	ts := m.start(t, settings{Story: journal})
 	other := ts.dial(t) // another client, with a request the page must not show
 	io.WriteString(other, "GET /healthz?other HTTP/1.1\r\nHost: x\r\n\r\n")
 	other.readResp(t, "GET")
@@ -327,9 +336,9 @@ func TestPageStoryEpoll(t *testing.T) {
 	body, trace := pageTrace(t, c)
 	fd := regexp.MustCompile(`The last call returned fd (\d+)`).FindStringSubmatch(body)
 	if fd == nil {
-		t.Fatalf("the page does not say which fd accept4 returned")
+		t.Fatalf("the page does not say which fd the accept returned")
 	}
-	for _, want := range []string{"epoll_pwait(", "SOCK_CLOEXEC|SOCK_NONBLOCK) = " + fd[1], "read(" + fd[1] + `, &#34;GET / HTTP/1.1\r\n`} {
+	for _, want := range want(fd[1]) {
 		if !strings.Contains(trace, want) {
 			t.Errorf("narration on the page lacks %q:\n%s", want, trace)
 		}
@@ -337,6 +346,17 @@ func TestPageStoryEpoll(t *testing.T) {
 	if strings.Contains(trace, "other") {
 		t.Errorf("the page shows another client's calls:\n%s", trace)
 	}
+}
+
+// In the uring model the journal holds ring entries too: the visitor sees
+// the completion of the accept that returned their connection, the recv
+// armed for it and the completion that brought their request, with the
+// io_uring_enter calls that carried them — and not another client's.
+func TestPageStoryUring(t *testing.T) {
+	pageStory(t, uringModel, func(fd string) []string {
+		return []string{"io_uring_enter(", "← cqe accept(", ") = " + fd + " [flags=F_MORE", "getpeername(" + fd + ",",
+			"→ sqe recv(" + fd + ", NULL, 0, 0) [multishot", "← cqe recv(" + fd + `, &#34;GET / HTTP/1.1\r\n`}
+	})
 }
 
 // pageTrace reads the demo page the request just sent asked for, and

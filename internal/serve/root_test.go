@@ -108,9 +108,11 @@ func TestDirGoneAndBack(t *testing.T) {
 // Two epoll loops, and clients on both asking at once for a file only the
 // new directory has: each round, exactly one reopen, and every client
 // served.
-func TestDirReplacedTwoLoops(t *testing.T) {
+func TestDirReplacedTwoLoops(t *testing.T) { forEachLoop(t, testDirReplacedTwoLoops) }
+
+func testDirReplacedTwoLoops(t *testing.T, m model) {
 	r := newReplaceableDir(t)
-	ts := startEpoll(t, settings{Dir: r.d}, 2)
+	ts := m.loops(t, settings{Dir: r.d}, 2)
 	const clients, rounds = 6, 20
 	cs := make([]*client, clients)
 	for i := range cs {

@@ -16,6 +16,7 @@ import (
 func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 	s := newSerial(l, p, cfg)
 	defer s.srv.FlushLog()
+	defer cfg.tally(s.srv)
 	for {
 		if s.story != nil {
 			s.story.Reset() // the page shows each visitor the calls made for them

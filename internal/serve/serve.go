@@ -13,9 +13,11 @@
 package serve
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
+	"github.com/rawserve/rawserve/internal/sock"
 )
 
 // Config is what a serving model needs to know: what every connection does
@@ -38,6 +40,9 @@ type Config struct {
 	// further clients wait in the kernel's accept queue, as they do in the
 	// serial model, and are served as connections close.
 	MaxConns int
+	// Answered, if set, has each loop add the requests it answered when
+	// it returns (rawserve -count-syscalls: calls per request).
+	Answered *atomic.Uint64
 }
 
 // The models' own defaults. The serial model's idle timeout is short, because
@@ -50,3 +55,29 @@ const (
 	DefaultGrace            = 10 * time.Second
 	DefaultYieldAfter       = 50 * time.Millisecond
 )
+
+// tally adds what a loop answered to cfg.Answered, once the loop has
+// returned.
+func (cfg *Config) tally(srv *httpconn.Server) {
+	if cfg.Answered != nil {
+		cfg.Answered.Add(srv.Answered())
+	}
+}
+
+// runLoops runs each loop on a goroutine of its own (which locks itself to
+// a thread) and returns once all have returned, with the first error that
+// stopped one: the others are woken, and stop too.
+func runLoops(w *sock.Waker, runs []func() error) error {
+	errs := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errs <- run() }()
+	}
+	var first error
+	for range runs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			w.Wake() // one loop cannot go on: stop the others
+		}
+	}
+	return first
+}
