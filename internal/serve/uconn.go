@@ -65,6 +65,13 @@ const maxHeld = 4
 // complete handles a completion of one of the connection's requests.
 func (c *uconn) complete(lp *uloop, e *sock.CQE) {
 	err := e.Err()
+	if c.closing && e.Op() != sock.OpClose {
+		// What was in flight as its close was decided, ending (mostly
+		// with ECANCELED): nothing is owed to it now. Bytes that came
+		// meanwhile are dropped, and their buffer given back.
+		lp.drop(e)
+		return
+	}
 	switch e.Op() {
 	case sock.OpRecv:
 		if !e.More() {

@@ -176,6 +176,11 @@ func (lp *uloop) run() error {
 			lp.accept()
 		}
 	}
+	if lp.err == nil && lp.bufs.Free() != recvBuffers {
+		// Every connection has closed and every completion is in: a buffer
+		// not back in the kernel's hands is one the loop lost track of.
+		lp.srv.Errorf("uring: %d of %d receive buffers were never given back", recvBuffers-lp.bufs.Free(), recvBuffers)
+	}
 	return lp.err
 }
 
@@ -213,10 +218,16 @@ func (lp *uloop) complete(c *sock.CQE) {
 			lp.conns[fd].complete(lp, c)
 			return
 		}
-		if c.Flags&sock.CQEFBuffer != 0 {
-			lp.bufs.Took()
-			lp.bufs.Recycle(uint16(c.Flags >> 16))
-		}
+		lp.drop(c)
+	}
+}
+
+// drop drops a completion no one is waiting for, giving back the buffer it
+// may carry.
+func (lp *uloop) drop(c *sock.CQE) {
+	if c.Flags&sock.CQEFBuffer != 0 {
+		lp.bufs.Took()
+		lp.bufs.Recycle(uint16(c.Flags >> 16))
 	}
 }
 
