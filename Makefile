@@ -65,7 +65,8 @@ bench-quick:
 
 # The five-minute classroom demo: rawserve under strace, three requests,
 # the server's own system calls annotated (needs strace); then a second act
-# with a file, a head in two pieces, a 408 and a reset mid-response.
+# with a file, a head in two pieces, a 408 and a reset mid-response; and a
+# third with the first act's requests through io_uring (-model uring).
 # tools/rawtrace runs this and the next ones, and the walkthrough's
 # scenarios: go run ./tools/rawtrace walkthrough lists them.
 RAWTRACE = $(GO) run ./tools/rawtrace -bin $(BIN)

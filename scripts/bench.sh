@@ -16,7 +16,8 @@
 #      ROUNDS times, with wrk pinned to CPU 1, recording wrk's output, the
 #      CPU time the server used and the bytes of access log it wrote;
 #   4. idle connections (RSS), start-up time, the serial model's fairness
-#      (bench/cmd/fairness), system calls per request;
+#      (bench/cmd/fairness), system calls per request (under strace, and as
+#      rawserve counts its own: -count-syscalls);
 #   5. bench/cmd/report turns the raw files into the page; gnuplot draws.
 #
 # Every setting can be overridden from the environment: BENCH_DURATION (s a
@@ -48,7 +49,7 @@ syscall_requests=${BENCH_SYSCALL_REQUESTS:-$syscall_requests}
 # rawserve row beside the nginx row it is compared with, the reference
 # (nethttp-1, to which every ratio is taken) last. BENCH_SERVERS may also
 # name nethttp-n, gnet-n and nginx-return (see server_cmd).
-all_servers="rawserve-dir nginx-file-log rawserve-quiet nginx-file rawserve-cache rawserve-serial gnet-1 fasthttp seedpost nethttp-1"
+all_servers="rawserve-dir nginx-file-log rawserve-uring rawserve-quiet nginx-file rawserve-cache rawserve-serial gnet-1 fasthttp seedpost nethttp-1"
 read -r -a servers <<<"${BENCH_SERVERS:-$all_servers}"
 [[ " ${servers[*]} " == *" nethttp-1 "* ]] || servers+=(nethttp-1)
 for id in "${servers[@]}"; do
@@ -61,13 +62,15 @@ done
 # runs, `rawserve -dir site`, with nothing added but the epoll model and
 # its one loop (the model the comparison with nginx's one worker needs; the
 # default is serial); its access log goes to a file, as nginx-file-log's
-# does. rawserve-quiet pairs with nginx-file, neither logging. A row that
+# does. rawserve-uring is the same with the uring model (issue #16), beside
+# it. rawserve-quiet pairs with nginx-file, neither logging. A row that
 # does not start (a flag this build does not take) is left out with a note.
 # BENCH_FLAGS_<ID>, the id in capitals with _ for -, replaces a row's flags:
 #   BENCH_FLAGS_RAWSERVE_QUIET='-model epoll -quiet -file-cache-size 0' make bench-quick
 declare -A rawserve_label rawserve_flags
 rawserve_row() { rawserve_label[$1]=$2 rawserve_flags[$1]=$3; }
 rawserve_row rawserve-dir "rawserve -dir, default flags (epoll, 1 loop)" "-model epoll -loops 1"
+rawserve_row rawserve-uring "rawserve -dir, default flags (uring, 1 loop)" "-model uring -loops 1"
 rawserve_row rawserve-quiet "rawserve -quiet (epoll, 1 loop)" "-model epoll -loops 1 -quiet"
 rawserve_row rawserve-cache "rawserve -quiet -file-cache-trust 1s (epoll, 1 loop)" "-model epoll -loops 1 -quiet -file-cache-trust 1s"
 rawserve_row rawserve-serial "rawserve serial, -quiet" "-model serial -quiet"
@@ -99,8 +102,10 @@ command_line+=${BENCH_COMMAND:-scripts/bench.sh $mode}
 # Scenarios, in the order the tables show them (see scenario_args).
 scenarios=(ka-c1 ka-c64 close-c1 close-c64 pipeline file-1m file-100m)
 
-# The servers whose system calls are counted, under strace (section 4c).
-strace_servers=(rawserve-dir nginx-file-log nginx-file nethttp-1)
+# The servers whose system calls are counted, under strace (section 4c),
+# and by their own counters, rawserve -count-syscalls (section 4d).
+strace_servers=(rawserve-dir rawserve-uring nginx-file-log nginx-file nethttp-1)
+counted_servers=(rawserve-dir rawserve-uring)
 
 log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -530,6 +535,39 @@ for id in "${strace_servers[@]}"; do
 			{ note "$(label "$id"): strace run failed (c=$c)"; continue; }
 		printf '%s\t%s\t%s\n' "$id" "$c" "$syscall_requests" >>"$out/syscalls.tsv"
 	done
+done
+
+# ---------------------------------------------------------------------------
+# 4d. System calls per request, counted by rawserve itself
+# (-count-syscalls: every call at the seam, every thread, at full speed —
+# strace slows the server down, and a slowed server finds more waiting at
+# each wake, so it makes fewer calls per request than at full speed).
+# fixedload sends N keep-alive requests over 64 connections; the stop line
+# says how many calls of each kind the server made in all (start-up and
+# stop included: a few dozen) and how many requests it answered.
+
+counted_requests=$((syscall_requests * 20))
+log "system calls per request, rawserve's own counters: $counted_requests requests over 64 connections (at ${SECONDS} s)"
+mkdir -p "$out/counts"
+for id in "${counted_servers[@]}"; do
+	[[ " ${running[*]} " == *" $id "* ]] || continue
+	p=$("$bin/freeport")
+	server_cmd "$id" "$p"
+	counts=$out/counts/$id.c64.txt
+	env "${envs[@]}" taskset -c 0 "${argv[@]}" -count-syscalls >>"$(access_log "$id")" 2>"$counts" &
+	cpid=$!
+	pids+=("$cpid")
+	if wait_ready "$p" "$cpid"; then
+		timeout 120 taskset -c 1 "$bin/fixedload" -addr "127.0.0.1:$p" -path / -n "$counted_requests" -c 64 -timeout 100s \
+			>>"$out/logs/counts-$id.log" 2>&1 || note "$(label "$id"): fixedload -n $counted_requests -c 64 did not get 200 for every request"
+	fi
+	stop_pid "$cpid"
+	: >"$(access_log "$id")"
+	if grep -q ' system calls for ' "$counts"; then
+		printf '%s\t%s\t%s\n' "$id" 64 "$counted_requests" >>"$out/counts.tsv"
+	else
+		note "$(label "$id"): no count of its system calls: $(head -n 1 "$counts")"
+	fi
 done
 
 # ---------------------------------------------------------------------------

@@ -18,18 +18,12 @@ import (
 // accepted sockets, the files and stderr remain. The second act serves a
 // directory with a 1 s header timeout to clients that do not go as
 // planned: a head in two pieces, a head that never ends (408), and a client
-// that resets while a file is sent.
+// that resets while a file is sent. The third runs the first act's
+// requests against the uring model, and shows what strace cannot: the
+// requests and completions in its ring (uring.go).
 func demo(tl *tool, args []string) {
 	s := tl.trace("demo", demoCalls, "-quiet")
-	time.Sleep(200 * time.Millisecond)
-	tl.fetch(s.addr, "/")
-	time.Sleep(200 * time.Millisecond)
-	c := tl.dial(s.addr) // one connection, two requests
-	c.get("/healthz")
-	c.get("/healthz")
-	c.Close()
-	time.Sleep(300 * time.Millisecond)
-	s.stop()
+	tl.threeRequests(s)
 	tl.annotate(s)
 
 	tl.printf("\n# Act 2: a file, and clients that do not go as planned (-dir, -header-timeout 1s)\n\n")
@@ -46,7 +40,7 @@ func demo(tl *tool, args []string) {
 	time.Sleep(200 * time.Millisecond)
 	// A head in two pieces: the second read finds nothing yet (EAGAIN), and
 	// the server waits for the rest; the file goes out by sendfile.
-	c = tl.dial(s.addr)
+	c := tl.dial(s.addr)
 	c.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
 	time.Sleep(300 * time.Millisecond)
 	c.send("Connection: close\r\n\r\n")
@@ -67,6 +61,22 @@ func demo(tl *tool, args []string) {
 	time.Sleep(300 * time.Millisecond)
 	s.stop()
 	tl.annotate(s)
+
+	tl.uringAct()
+}
+
+// threeRequests is the first act's: the demo page, then two requests on
+// one kept-alive connection; then s is stopped.
+func (tl *tool) threeRequests(s *server) {
+	time.Sleep(200 * time.Millisecond)
+	tl.fetch(s.addr, "/")
+	time.Sleep(200 * time.Millisecond)
+	c := tl.dial(s.addr) // one connection, two requests
+	c.get("/healthz")
+	c.get("/healthz")
+	c.Close()
+	time.Sleep(300 * time.Millisecond)
+	s.stop()
 }
 
 // demoCalls are the calls make demo shows: the server's, not the runtime's.

@@ -62,6 +62,10 @@ func run(t *testing.T, args ...string) string {
 func TestDemo(t *testing.T) {
 	out := run(t, "demo")
 	var calls []string
+	out, act3, ok := strings.Cut(out, "\n# Act 3: ")
+	if !ok {
+		t.Fatalf("no third act:\n%s", out)
+	}
 	act1, act2, ok := strings.Cut(out, "\n# Act 2: ")
 	if !ok {
 		t.Fatalf("no second act:\n%s", out)
@@ -108,6 +112,24 @@ func TestDemo(t *testing.T) {
 	}
 	if !strings.HasPrefix(calls[0], "eventfd2(") || !strings.HasPrefix(calls[len(calls)-1], "close(") {
 		t.Errorf("the demo runs from %q to %q", calls[0], calls[len(calls)-1])
+	}
+	// The third act: the same requests through io_uring — strace's count,
+	// then the narration's requests and completions, each with its note;
+	// or, where io_uring is not allowed, why it was skipped.
+	if strings.Contains(act3, "(skipped: the uring model cannot run here: ") {
+		t.Logf("the third act was skipped:\n%s", act3)
+		return
+	}
+	for _, want := range []string{"strace saw ", "getpeername ×2, io_uring_enter ×", "no accept4, read, write or close",
+		"→ sqe accept(", "# one accept request for every connection to come", "← cqe accept(", "# a connection: its descriptor",
+		"→ sqe recv(", "← cqe recv(", "# the request, in the buffer the kernel picked", "→ sqe send(", "# the whole response, as a request",
+		"# EOF: the client closed its side", "→ sqe close(", "# the one system call: hand the kernel the requests above", "# SIGTERM arrived: stop"} {
+		if !strings.Contains(act3, want) {
+			t.Errorf("no %q in the third act:\n%s", want, act3)
+		}
+	}
+	if n := strings.Count(act3, "# the whole response, as a request"); n != 3 {
+		t.Errorf("%d responses in the third act, want 3:\n%s", n, act3)
 	}
 }
 

@@ -2,7 +2,8 @@
 // directory into docs/benchmarks.md (on stdout) and the data file the plot
 // is drawn from. Every headline number is a ratio to the reference server
 // (net/http, GOMAXPROCS=1) measured in the same run; the targets of issue
-// #14 are ratios of rawserve to nginx and gnet from the same run.
+// #14 are ratios of rawserve to nginx and gnet from the same run, those of
+// issue #16 ratios of the uring model to the epoll model.
 //
 // The directory holds (tab-separated, one record a line):
 //
@@ -16,6 +17,8 @@
 //	fairness.tsv                    bench/cmd/fairness's output
 //	syscalls.tsv   server, connections, requests: the strace runs made
 //	strace/SERVER.cC.nN.txt         strace -c's summary for N requests over C connections (N = 0: the baseline)
+//	counts.tsv     server, connections, requests: the runs rawserve counted its own calls in
+//	counts/SERVER.cC.txt            its stderr then, with -count-syscalls' stop line
 //	notes.txt      lines said as they are: servers skipped, runs that failed
 //
 // Any of them may be missing: its section then says so.
@@ -263,6 +266,7 @@ func (r *report) markdown(w io.Writer) {
 	r.ratioTable(w, "Requests per second, ratio to the reference (higher is better)", reqPerSec)
 	r.ratioTable(w, "Requests per server CPU-second, ratio to the reference (higher is better)", r.perCPUSecond)
 	r.targets(w)
+	r.uringTargets(w)
 	r.earlierTargets(w)
 	r.rows(w)
 	r.details(w)
@@ -270,6 +274,7 @@ func (r *report) markdown(w io.Writer) {
 	r.startup(w)
 	r.fairness(w)
 	r.syscalls(w)
+	r.ownCounts(w)
 	r.machine(w)
 }
 
