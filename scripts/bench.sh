@@ -542,12 +542,11 @@ done
 # (-count-syscalls: every call at the seam, every thread, at full speed —
 # strace slows the server down, and a slowed server finds more waiting at
 # each wake, so it makes fewer calls per request than at full speed).
-# fixedload sends N keep-alive requests over 64 connections; the stop line
+# wrk loads it as in the keep-alive, 64 connections runs; the stop line
 # says how many calls of each kind the server made in all (start-up and
 # stop included: a few dozen) and how many requests it answered.
 
-counted_requests=$((syscall_requests * 20))
-log "system calls per request, rawserve's own counters: $counted_requests requests over 64 connections (at ${SECONDS} s)"
+log "system calls per request, rawserve's own counters: wrk, 64 connections, $duration s (at ${SECONDS} s)"
 mkdir -p "$out/counts"
 for id in "${counted_servers[@]}"; do
 	[[ " ${running[*]} " == *" $id "* ]] || continue
@@ -558,13 +557,13 @@ for id in "${counted_servers[@]}"; do
 	cpid=$!
 	pids+=("$cpid")
 	if wait_ready "$p" "$cpid"; then
-		timeout 120 taskset -c 1 "$bin/fixedload" -addr "127.0.0.1:$p" -path / -n "$counted_requests" -c 64 -timeout 100s \
-			>>"$out/logs/counts-$id.log" 2>&1 || note "$(label "$id"): fixedload -n $counted_requests -c 64 did not get 200 for every request"
+		timeout $((duration + 30)) taskset -c 1 wrk -t1 -c64 -d"${duration}s" "http://127.0.0.1:$p/" \
+			>>"$out/logs/counts-$id.log" 2>&1 || note "$(label "$id"): wrk failed while counting"
 	fi
 	stop_pid "$cpid"
 	: >"$(access_log "$id")"
 	if grep -q ' system calls for ' "$counts"; then
-		printf '%s\t%s\t%s\n' "$id" 64 "$counted_requests" >>"$out/counts.tsv"
+		printf '%s\t%s\n' "$id" 64 >>"$out/counts.tsv"
 	else
 		note "$(label "$id"): no count of its system calls: $(head -n 1 "$counts")"
 	fi

@@ -59,7 +59,7 @@ func (r *report) ownCounts(w io.Writer) {
 	if !section(w, "System calls per request, as rawserve counts them", len(recs) > 0) {
 		return
 	}
-	tableHead(w, "`rawserve -count-syscalls` while bench/cmd/fixedload sends keep-alive requests for / over 64 connections, the server at full speed (no strace): each system call is counted where it is made, on every thread of the server, and the stop line says how many of each and how many requests were answered. The Go runtime's own calls (futex, nanosleep) are not counted; start-up and stop are (a few dozen calls in all).",
+	tableHead(w, "`rawserve -count-syscalls` under wrk's keep-alive load on 64 connections, as in the throughput runs, the server at full speed (no strace): each system call is counted where it is made, on every thread of the server, and the stop line says how many of each and how many requests were answered. The Go runtime's own calls (futex, nanosleep) are not counted; start-up and stop are (a few dozen calls in all).",
 		"server", "connections:", "requests:", "system calls:", "per request:", "the calls")
 	for _, f := range recs {
 		if len(f) < 2 {

@@ -17,7 +17,7 @@
 //	fairness.tsv                    bench/cmd/fairness's output
 //	syscalls.tsv   server, connections, requests: the strace runs made
 //	strace/SERVER.cC.nN.txt         strace -c's summary for N requests over C connections (N = 0: the baseline)
-//	counts.tsv     server, connections, requests: the runs rawserve counted its own calls in
+//	counts.tsv     server, connections: the runs rawserve counted its own calls in
 //	counts/SERVER.cC.txt            its stderr then, with -count-syscalls' stop line
 //	notes.txt      lines said as they are: servers skipped, runs that failed
 //
