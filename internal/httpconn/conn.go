@@ -2,8 +2,8 @@
 // connection does with the bytes it receives — find each request head,
 // check it, read past its body, answer it, and decide whether the
 // connection may carry another — without a system call on the connection.
-// The serving models (internal/serve: serial, epoll) move the bytes and
-// wait; this package decides. Every model drives the same state machine,
+// The serving models (internal/serve: serial, epoll, uring) move the bytes
+// and wait; this package decides. Every model drives the same state machine,
 // whose main path is
 //
 //	accept4 → ReadHead → [ReadBody] → Write → [SendFile] ─┬→ ReadHead …  keep-alive
@@ -29,7 +29,8 @@
 //	Close       close(2)
 //
 // What the core does not know is how the model waits: blocking in ppoll for
-// one connection, or in epoll_wait for many. That, whether pipelined answers
+// one connection, in epoll_wait for many, or in io_uring_enter for the
+// completions of many requests. That, whether pipelined answers
 // are gathered into one write (Model.Gather), and when a connection must give
 // way (WrapUp, Abandon), is all that differs between the models, and it is
 // all in internal/serve.

@@ -86,8 +86,8 @@ func (c Config) WithDefaults() Config {
 
 // Model is what a serving model tells the core about itself.
 type Model struct {
-	Name     string // "serial" or "epoll", for the demo page
-	Wait     string // how it waits: "poll", "spin" or "epoll"
+	Name     string // "serial", "epoll" or "uring", for the demo page
+	Wait     string // how it waits: "poll", "spin", "epoll" or "io_uring"
 	ListenFD int    // its listener, for the demo page
 	// Gather lets a connection answer every whole request it has buffered
 	// (pipelining) before the output is written, so one write(2) carries

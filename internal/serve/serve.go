@@ -10,6 +10,11 @@
 //   - epoll (epoll.go, econn.go) serves many from one thread: one
 //     epoll_wait for all of them, and each ready connection moved along as
 //     far as it can go without waiting.
+//   - uring (uring.go, uconn.go) serves many from one thread too, but
+//     writes each step as a request into an io_uring and makes one
+//     io_uring_enter per batch of them.
+//
+// The event loops share the timer heap (timers.go).
 package serve
 
 import (
@@ -21,10 +26,10 @@ import (
 )
 
 // Config is what a serving model needs to know: what every connection does
-// (httpconn.Config), and the epoll model's own limits.
+// (httpconn.Config), and the event loops' own limits.
 type Config struct {
 	httpconn.Config
-	// Grace bounds a shutdown in the epoll model: the responses in flight
+	// Grace bounds a shutdown in the event loops: the responses in flight
 	// when the Waker fires may take this long to finish. (The serial model
 	// has one response in flight, bounded by WriteTimeout.)
 	Grace time.Duration
@@ -35,7 +40,7 @@ type Config struct {
 	// the default; negative never yields (every client waits for the one
 	// before it to finish, as the seed post's loop does).
 	YieldAfter time.Duration
-	// MaxConns caps the connections the epoll model holds open at once
+	// MaxConns caps the connections an event-loop model holds open at once
 	// (0: no cap but the descriptor limit). At the cap it stops accepting:
 	// further clients wait in the kernel's accept queue, as they do in the
 	// serial model, and are served as connections close.

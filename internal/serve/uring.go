@@ -12,12 +12,12 @@ package serve
 // its next steps (uconn.go). A batch of requests and the results of others
 // cost one system call.
 //
-// Three requests stay armed across many completions. The listener's
+// Two kinds of request stay armed across many completions. The listener's
 // multishot accept returns each new connection as it arrives, with no
 // request per accept. Each connection's multishot recv completes each time
 // bytes arrive, into a buffer the kernel picks from a ring of buffers the
-// loop lends it (provided buffers): an idle connection holds no buffer. And
-// the waker's poll, which SIGTERM completes. Timers are one timeout request,
+// loop lends it (provided buffers): an idle connection holds no buffer. A
+// poll on the waker waits for SIGTERM. Timers are one timeout request,
 // moved to the timer heap's nearest deadline when that comes sooner.
 //
 // What strace shows of it is io_uring_enter, and what the ring cannot do:

@@ -165,9 +165,6 @@ func (r *Ring) probe() error {
 	return nil
 }
 
-// Supports reports whether the kernel has operation op.
-func (r *Ring) Supports(op uint8) bool { return r.ops[op] }
-
 // FD is the ring's descriptor (for narration and tests).
 func (r *Ring) FD() int { return r.fd }
 
