@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/strace"
@@ -171,4 +172,47 @@ func (n *ringNotes) note(l string) string {
 		return "at exit: the ring, the listener, the waker"
 	}
 	return ""
+}
+
+// uringKeepalive is docs/models.md's trace of the uring model: one client,
+// two keep-alive requests for a 13-byte file, then its close, as -trace
+// narrates them — the calls strace sees and the ring entries between them.
+func uringKeepalive(tl *tool) {
+	if err := sock.UringUnavailable(); err != nil {
+		tl.die("the uring model cannot run here: %v", err)
+	}
+	www := tl.path("uring-www")
+	if err := os.Mkdir(www, 0o755); err != nil {
+		tl.die("%v", err)
+	}
+	if err := os.WriteFile(www+"/index.html", []byte("Hello, World!"), 0o644); err != nil {
+		tl.die("%v", err)
+	}
+	narration := tl.path("uring-keepalive.narration")
+	s := tl.untraced("uring-keepalive", "-quiet", "-model", "uring", "-dir", www, "-trace", "-trace-file", narration)
+	time.Sleep(200 * time.Millisecond)
+	c := tl.dial(s.addr)
+	c.get("/index.html")
+	time.Sleep(100 * time.Millisecond)
+	c.get("/index.html")
+	c.Close()
+	time.Sleep(200 * time.Millisecond)
+	s.stop()
+	b, err := os.ReadFile(narration)
+	if err != nil {
+		tl.die("%v", err)
+	}
+	tl.heading("two keep-alive requests for a small file against rawserve -model uring -dir DIR -trace")
+	_, from, ok := strings.Cut(string(b), "→ sqe accept(")
+	if !ok {
+		tl.die("no accept request in the narration:\n%s", b)
+	}
+	for _, l := range strings.Split("→ sqe accept("+from, "\n") {
+		if strings.HasPrefix(l, "← cqe poll_add(") {
+			break // SIGTERM: the exit follows
+		}
+		if l != "" && !strings.HasPrefix(l, "write(") { // stderr's lines
+			tl.printf("%s\n", l)
+		}
+	}
 }
