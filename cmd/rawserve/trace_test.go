@@ -116,8 +116,10 @@ func parseNarration(t *testing.T, path string) []strace.Call {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := bytes.Count(b, []byte("\n")); len(calls) != n {
-		t.Errorf("%d of the %d narrated lines parse as strace lines", len(calls), n)
+	// A call cut in two by another thread's line (-loops N) is one call in
+	// two lines.
+	if n := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte(" <unfinished ...>\n")); len(calls) != n {
+		t.Errorf("%d of the %d narrated calls parse as strace lines", len(calls), n)
 	}
 	return calls
 }
@@ -352,4 +354,107 @@ func TestTraceFlags(t *testing.T) {
 	if !accepted.MatchString(s.stderr.String()) || !strings.Contains(s.stderr.String(), `read(`) {
 		t.Errorf("stderr has no timed narration:\n%s", s.stderr)
 	}
+}
+
+// With -loops 2 the narration tells the threads apart as strace -f does:
+// every line begins "[pid TID] ", the thread's id as the kernel knows it,
+// and a wait that another thread's line interrupts is printed in two
+// halves. Joined again (internal/strace.Parse), each thread's calls are
+// the ones strace saw that thread make, in the same order and text; and at
+// SIGTERM, the waker's write comes before the loops' waits return.
+func TestTraceThreadsAgreesWithStrace(t *testing.T) {
+	needStrace(t)
+	narration := filepath.Join(t.TempDir(), "trace.out")
+	s, straceOut := underStrace(t, nil, "-trace", "-trace-file", narration, "-addr", "127.0.0.1:0",
+		"-quiet", "-model", "epoll", "-loops", "2")
+	// Enough connections that the kernel's SO_REUSEPORT hash gives both
+	// loops some.
+	for i := 0; i < 12; i++ {
+		c, err := net.Dial("tcp", s.Ready())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		io.Copy(io.Discard, c)
+		c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	all := stopTraced(t, s, straceOut)
+	raw, err := os.ReadFile(narration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		if !regexp.MustCompile(`^\[pid +\d+\] `).MatchString(l) {
+			t.Fatalf("a line without its thread: %q", l)
+		}
+	}
+	if !strings.Contains(string(raw), "epoll_pwait(") || !strings.Contains(string(raw), " <unfinished ...>\n") ||
+		!strings.Contains(string(raw), "<... epoll_pwait resumed>") {
+		t.Errorf("no wait cut in two by another thread's line:\n%s", raw)
+	}
+	told := parseNarration(t, narration)
+	seen := serverCalls(t, all, narration)
+	wakerFD := -1
+	for _, c := range told {
+		if c.Name == "eventfd2" {
+			wakerFD = c.Ret()
+		}
+	}
+
+	told, _ = apart(told, wakerFD)
+	seen, _ = apart(seen, wakerFD)
+	told, _ = outputWrites(told)
+	// Each thread's own sequence. The waker's write and the output's come
+	// from goroutines that are not locked to a thread, so only the loops'
+	// threads — those that wait in epoll_pwait — are held to their TID.
+	loops := map[int]bool{}
+	for _, c := range told {
+		if c.Name == "epoll_pwait" {
+			loops[c.TID] = true
+		}
+	}
+	if len(loops) != 2 {
+		t.Fatalf("%d threads waited in epoll_pwait, want 2 loops", len(loops))
+	}
+	byThread := func(cs []strace.Call, tid int) []strace.Call {
+		var out []strace.Call
+		for _, c := range cs {
+			if c.TID == tid {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for tid := range loops {
+		tt, st := byThread(told, tid), byThread(seen, tid)
+		if len(tt) == 0 || len(tt) != len(st) {
+			t.Errorf("thread %d: narrated %d calls, strace %d:\n%s\nstrace:\n%s", tid, len(tt), len(st), lines(tt), lines(st))
+			continue
+		}
+		for i := range tt {
+			if tt[i].String() != st[i].String() {
+				t.Errorf("thread %d, call %d:\nnarrated %s\nstrace   %s", tid, i+1, tt[i], st[i])
+			}
+		}
+	}
+	// At SIGTERM: the waker's write begun (whole, or its first half), then
+	// each loop's wait returning with the waker's event — in the lines as
+	// printed, where a call cut in two shows where it began.
+	wake := fmt.Sprintf("] write(%d, ", wakerFD)
+	woken := fmt.Sprintf("{u32=%d,", wakerFD)
+	began := false
+	for _, l := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.Contains(l, wake):
+			began = true
+		case strings.Contains(l, "epoll_pwait") && strings.Contains(l, woken) && !began:
+			t.Errorf("a loop's wait returned with the waker's event before the waker's write began:\n%s", raw)
+		}
+	}
+	if !began {
+		t.Error("no waker write narrated")
+	}
+
 }

@@ -489,9 +489,24 @@ func (s span) read(fd int, p []byte, n int, err error) {
 // write narrates write(2) of p, which strace shows whatever the result.
 func (s span) write(fd int, p []byte, n int, err error) {
 	b := s.line("write")
-	b = sep(appendInt(b, fd))
-	b = appendInt(sep(appendBuf(b, p, len(p))), len(p))
+	if !resumed(b) {
+		b = appendWriteArgs(b, fd, p)
+	}
 	s.flush(ret(b, int64(n), err))
+}
+
+func appendWriteArgs(b []byte, fd int, p []byte) []byte {
+	b = sep(appendInt(b, fd))
+	return appendInt(sep(appendBuf(b, p, len(p))), len(p))
+}
+
+// writeStarts notes a write's first half (Threads mode): the waker's write,
+// made by the signal goroutine, wakes a loop whose wait returns before the
+// write does — strace shows the write begun first, and so must we.
+func (s span) writeStarts(fd int, p []byte) {
+	if s.t.threads {
+		s.waitStarts("write", appendWriteArgs(nil, fd, p))
+	}
 }
 
 // sendfile narrates sendfile(2): the offset before and, when bytes moved,
@@ -511,8 +526,18 @@ func (s span) sendfile(out, in int, before, after int64, count, n int, err error
 // given (in; the kernel overwrites *out with what was left), and on return
 // the fds that are ready — or "Timeout".
 func (s span) ppoll(fds []unix.PollFd, in, out *unix.Timespec, n int, err error) {
-	b := appendPpollArgs(s.line("ppoll"), fds, in)
+	b := s.line("ppoll")
+	if !resumed(b) {
+		b = appendPpollArgs(b, fds, in)
+	}
 	s.flush(appendPpollResult(b, fds, out, n, err))
+}
+
+// ppollStarts notes a ppoll's first half (Threads mode).
+func (s span) ppollStarts(fds []unix.PollFd, in *unix.Timespec) {
+	if s.t.threads {
+		s.waitStarts("ppoll", appendPpollArgs(nil, fds, in))
+	}
 }
 
 // appendPpollArgs appends what ppoll reads, all strace shows as the call
@@ -874,8 +899,18 @@ func (s span) epollCtl(epfd, op, fd int, ev *unix.EpollEvent, err error) {
 // epollWait narrates epoll_pwait(2) with no signal mask. strace shows only
 // the epfd as the call starts: the events are what it returns.
 func (s span) epollWait(epfd int, events []unix.EpollEvent, max, ms, n int, err error) {
-	b := sep(appendInt(s.line("epoll_pwait"), epfd))
+	b := s.line("epoll_pwait")
+	if !resumed(b) {
+		b = sep(appendInt(b, epfd))
+	}
 	s.flush(appendEpollPwaitResult(b, events, max, ms, n, err))
+}
+
+// epollWaitStarts notes an epoll_pwait's first half (Threads mode).
+func (s span) epollWaitStarts(epfd int) {
+	if s.t.threads {
+		s.waitStarts("epoll_pwait", sep(appendInt(nil, epfd)))
+	}
 }
 
 // appendEpollPwaitResult appends the ready events — like strace, at most

@@ -153,6 +153,9 @@ func sysRead(fd int, p []byte) (int, error) {
 // cannot sleep in it — a nonblocking socket, an eventfd (see rawRW).
 func sysWrite(fd int, p []byte) (int, error) {
 	sp := begin()
+	if sp.on() {
+		sp.writeStarts(fd, p)
+	}
 	n, err := rawRW(unix.SYS_WRITE, fd, p)
 	if sp.on() {
 		sp.write(fd, p, n, err)
@@ -239,8 +242,13 @@ func sysClose(fd int) error {
 func sysPpoll(fds []unix.PollFd, ts *unix.Timespec, sigmask *unix.Sigset_t) (int, error) {
 	sp := begin()
 	var in unix.Timespec
-	if sp.on() && ts != nil {
-		in = *ts
+	if sp.on() {
+		if ts != nil {
+			in = *ts
+			sp.ppollStarts(fds, &in)
+		} else {
+			sp.ppollStarts(fds, nil)
+		}
 	}
 	n, err := unix.Ppoll(fds, ts, sigmask)
 	if sp.on() {
@@ -288,6 +296,9 @@ func sysEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
 // rawRW).
 func sysEpollPwait(epfd int, events []unix.EpollEvent, ms int) (int, error) {
 	sp := begin()
+	if sp.on() && ms != 0 {
+		sp.epollWaitStarts(epfd)
+	}
 	var n uintptr
 	var e unix.Errno
 	if ms == 0 {

@@ -64,7 +64,10 @@ func (c Call) Errno() string {
 }
 
 var (
-	threadID = regexp.MustCompile(`^(\d+)\s+`) // strace -f -o FILE begins each line with it
+	// strace -f -o FILE begins each line with the thread's id; on a
+	// terminal, and in rawserve's narration with several loops, it is
+	// "[pid  4101] ".
+	threadID = regexp.MustCompile(`^(?:\[pid\s+(\d+)\]|(\d+))\s+`)
 	callLine = regexp.MustCompile(`^(\w+)\((.*)\)\s+= (.*)$`)
 	resumed  = regexp.MustCompile(`^<\.\.\. \w+ resumed>(.*)$`)
 )
@@ -84,7 +87,7 @@ func Parse(r io.Reader) ([]Call, error) {
 	for sc.Scan() {
 		tid, text := "", sc.Text()
 		if m := threadID.FindStringSubmatch(text); m != nil {
-			tid, text = m[1], text[len(m[0]):]
+			tid, text = m[1]+m[2], text[len(m[0]):]
 		}
 		if start, ok := strings.CutSuffix(text, " <unfinished ...>"); ok {
 			pending[tid] = start
