@@ -224,3 +224,48 @@ func TestFaultsShadowDirectory(t *testing.T) {
 		}
 	}
 }
+
+// A fault pipelined behind a plain request: the plain answer whole, then
+// the fault's head and exactly its 4 body bytes, then RST — gathered or not.
+func TestFaultPipelined(t *testing.T) {
+	forEachModel(t, func(t *testing.T, m model) {
+		ts := m.start(t, settings{Dir: openDir(t, faultDir(t)), Faults: true})
+		c := ts.dial(t)
+		if err := c.expect(get("/healthz")+get("/_faults/reset/after/4/f.txt"), 200, "ok\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(c.br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if string(body) != "file" || !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("%q, %v; want \"file\" and connection reset", body, err)
+		}
+	})
+}
+
+// SIGTERM ends a hang in an event loop at once: nothing is owed to it.
+// (The serial model is in the hang's read, which a shutdown does not cut
+// short, as it does not cut a polite close's drain: it ends when the hang
+// does, at -faults-hang at the most.)
+func TestHangEndsAtShutdown(t *testing.T) {
+	for _, m := range models {
+		if m.name == "serial" {
+			continue
+		}
+		t.Run(m.name, func(t *testing.T) {
+			ts := m.start(t, settings{Faults: true, FaultHang: time.Minute, Grace: time.Minute})
+			c := ts.dial(t)
+			io.WriteString(c, get("/_faults/hang"))
+			time.Sleep(100 * time.Millisecond) // it hangs
+			start := time.Now()
+			if err := ts.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.closed(); err != nil || time.Since(start) > 2*time.Second {
+				t.Fatalf("after %v: %v; want the server stopped and the hang closed with FIN, at once", time.Since(start), err)
+			}
+		})
+	}
+}
