@@ -157,7 +157,8 @@ func (c *Conn) answerFault(now time.Time) {
 			c.ending = endRST
 		}
 	} else if !c.shapeFault(&plan) {
-		keep = c.refuseFault(errTooSlow, !req.Close)
+		c.refuseFault(errTooSlow, !req.Close) // at once: no delay before a refusal
+		return
 	}
 	if !keep {
 		c.closeAfter = true

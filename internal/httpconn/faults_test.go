@@ -158,6 +158,7 @@ func TestFaultResponses(t *testing.T) {
 		{"/_faults/nope", "404 Not Found", ""},
 		{"/_faults/delay/2m", "400 Bad Request", ""},
 		{"/_faults/drip/1/1s/index.html", "400 Bad Request", ""}, // 17,999 pauses of a second
+		{"/_faults/delay/1s/drip/1/1s/f.txt", "400 Bad Request", ""},
 		{"/_faults/reset/truncate/1", "400 Bad Request", ""},
 		{"/_faults/status/200/f.txt", "400 Bad Request", ""},
 		{"/_faults/status/101", "400 Bad Request", ""},
@@ -175,6 +176,9 @@ func TestFaultResponses(t *testing.T) {
 			}
 			if !strings.HasSuffix(next, "\r\n\r\nok\n") || last(steps) != "close" {
 				t.Fatalf("the next request on the connection: %.80q, %v", next, steps)
+			}
+			if strings.HasPrefix(tc.status, "400") && count(steps, "pause") > 0 {
+				t.Fatalf("a refusal waited: %v", steps)
 			}
 			if tc.path == "/_faults/" && !strings.Contains(body, "reset/after/{n}") {
 				t.Fatalf("the list: %q", body)
