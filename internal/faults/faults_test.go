@@ -165,3 +165,35 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: whatever the path and query, Parse returns a plan or one of
+// its refusals — 200 (the list), 400, 404 — and a plan it returns is one
+// the core can carry out: counts and durations in range, a Rest that is a
+// path.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"delay/1s/reset/after/5/bytes/100", "drip/3/1ms/f.txt", "unstable/0.5/", "status/418/",
+		"malformed/te-and-cl", "reset/after//", "hang/x", "truncate/1/truncate/2", "delay/1.5.5", "//", "bytes/0"} {
+		f.Add(s, "seed=1")
+	}
+	f.Fuzz(func(t *testing.T, path, query string) {
+		p, err := Parse([]byte(Prefix+path), []byte(query))
+		if err != nil {
+			if err.Status != 200 && err.Status != 400 && err.Status != 404 {
+				t.Fatalf("%q: status %d", path, err.Status)
+			}
+			return
+		}
+		switch {
+		case p.Kinds == 0:
+			t.Fatalf("%q: a plan with no fault", path)
+		case p.Delay < 0 || p.Delay > time.Hour || p.DripEvery < 0 || p.DripEvery > time.Hour:
+			t.Fatalf("%q: durations %v, %v", path, p.Delay, p.DripEvery)
+		case p.Kinds&Drip != 0 && p.DripBytes <= 0, p.Bytes > maxCount, p.CutAfter > maxCount:
+			t.Fatalf("%q: counts %d, %d, %d", path, p.DripBytes, p.Bytes, p.CutAfter)
+		case p.Rest != nil && (len(p.Rest) == 0 || p.Rest[0] != '/'):
+			t.Fatalf("%q: rest %q", path, p.Rest)
+		case p.Kinds&Status != 0 && (p.Status < 100 || p.Status > 599 || p.Status == 101):
+			t.Fatalf("%q: status %d", path, p.Status)
+		}
+	})
+}
