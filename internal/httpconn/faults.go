@@ -278,11 +278,12 @@ func (c *Conn) makeStream() {
 
 // holdBack is called when bytes of a misbehaving response have gone out
 // and more of it is due: if its body has used up what it may send for now,
-// the connection pauses for the drip's interval, or is cut.
+// the connection pauses for the drip's interval, or is cut. What is left of
+// the head always goes out first (a short write may leave some).
 func (c *Conn) holdBack(now time.Time) {
 	f := &c.r.fault
 	switch {
-	case f.allowed() > 0:
+	case f.headLeft > 0, f.allowed() > 0:
 	case f.cutLeft <= 0:
 		c.cut(now)
 	default:

@@ -19,7 +19,7 @@ import (
 
 // faultServers returns a maker of servers with -faults on, which serve one
 // directory (testDir), so that their answers — ETags too — are the same.
-func faultServers(t *testing.T) func() *Server {
+func faultServers(t testing.TB) func() *Server {
 	d := testDir(t)
 	return func() *Server {
 		return NewServer(Config{Dir: d, AccessLog: io.Discard, ErrorLog: io.Discard, Faults: true},
@@ -33,7 +33,7 @@ func faultServers(t *testing.T) func() *Server {
 func runFault(t *testing.T, srv func() *Server, input string) (head, body string, steps []string) {
 	t.Helper()
 	out, steps := driveConn(t, srv(), []byte(input), nil)
-	cutOut, cutSteps := driveConn(t, srv(), []byte(input), []byte{3, 200, 1, 77, 0, 9})
+	cutOut, cutSteps := driveConn(t, srv(), []byte(input), bytes.Repeat([]byte{3, 200, 1, 77, 0, 9}, 40)) // reads and writes
 	if !bytes.Equal(normal(out), normal(cutOut)) {
 		t.Fatalf("%.40q: the answer depends on how the writes were cut:\n%s", input, diff(normal(out), normal(cutOut)))
 	}
@@ -250,4 +250,46 @@ func TestFaultWriteTimeout(t *testing.T) {
 	if !bytes.HasPrefix(out, []byte("HTTP/1.1 400 ")) {
 		t.Fatalf("a delay over the write timeout: %q %v", out, steps)
 	}
+}
+
+// FuzzFaultCuts: a cut or a drip of any size, over a file or generated
+// bytes, sends exactly the body bytes it says — min(n, the body) — however
+// the writes are cut, and ends as it says: RST for reset, FIN for truncate.
+func FuzzFaultCuts(f *testing.F) {
+	f.Add(uint8(0), uint16(100), uint8(7), []byte{3, 1, 200})
+	f.Add(uint8(1), uint16(0), uint8(1), []byte{0})
+	f.Add(uint8(2), uint16(40000), uint8(255), []byte{9, 9, 9})
+	f.Add(uint8(3), uint16(17), uint8(3), []byte{1})
+	f.Add(uint8(4), uint16(5000), uint8(16), []byte{100, 1})
+	srv := faultServers(f)
+	f.Fuzz(func(t *testing.T, which uint8, n uint16, piece uint8, cuts []byte) {
+		p := int(piece) + 1
+		paths := []struct {
+			path  string
+			body  int    // bytes the body has
+			cut   int    // bytes before the cut; -1: none
+			ended string // the last step
+		}{
+			{fmt.Sprintf("reset/after/%d/index.html", n), 18000, int(n), "reset"},
+			{fmt.Sprintf("truncate/%d/index.html", n), 18000, int(n), "close"},
+			{fmt.Sprintf("drip/%d/1us/truncate/%d/index.html", p, n), 18000, int(n), "close"},
+			{fmt.Sprintf("drip/%d/1us/bytes/%d?seed=5", p, n), int(n), -1, "close"},
+			{fmt.Sprintf("reset/after/%d/bytes/%d?seed=3", p, n), int(n), p, "reset"},
+		}
+		tc := paths[int(which)%len(paths)]
+		want := tc.body
+		if tc.cut >= 0 {
+			want = min(tc.cut, tc.body)
+		}
+		for _, c := range [][]byte{nil, cuts} {
+			out, steps := driveConn(t, srv(), []byte(getReq("/_faults/"+tc.path)), c)
+			_, body, ok := strings.Cut(string(out), "\r\n\r\n")
+			if !ok || len(body) != want || last(steps) != tc.ended {
+				t.Fatalf("%s, cuts %v: %d body bytes, ending %s; want %d, %s", tc.path, c, len(body), last(steps), want, tc.ended)
+			}
+			if strings.Contains(tc.path, "drip") && count(steps, "pause ") != max((want+p-1)/p-1, 0) {
+				t.Fatalf("%s: %d pauses for %d bytes in pieces of %d", tc.path, count(steps, "pause"), want, p)
+			}
+		}
+	})
 }
