@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -199,14 +199,15 @@ func pythonSees(t *testing.T, url string) string {
 }
 
 // faultTranscripts runs rawserve -faults under strace, one client per
-// fault, each coming when the last is done, and returns what the server
-// did for each — from the read that brought the request to the close — as
-// the transcripts "fault-NAME" of docs/faults.md.
+// fault, and returns what the server did for each — from the read that
+// brought the request to the close — as the transcripts "fault-NAME" of
+// docs/faults.md.
 //
-// Each client sends its request, with Connection: close, and its FIN right
-// behind it (as nc -N does), so that the server's reads after the response
-// find it at once, as in the "closing" transcript; the hang's client does
-// not, and waits for the bound (-faults-hang 200ms) to pass.
+// What the server reads must not depend on when the client's bytes come,
+// so the clients wait in the accept queue, their requests and FINs sent (as
+// nc -N does), while the serial server is held by the first, a hang (bound
+// 500 ms; -yield-after 0, so that it does not give way to them): each is
+// then accepted with all it will send already there.
 func faultTranscripts(t *testing.T) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
@@ -214,32 +215,40 @@ func faultTranscripts(t *testing.T) map[string]string {
 	os.WriteFile(filepath.Join(dir, "big.bin"), make([]byte, 300<<10), 0o644)
 	s, trace := underStrace(t, []string{"eventfd2", "openat", "openat2", "fstat", "pread64", "read", "write", "close", "socket",
 		"setsockopt", "bind", "listen", "accept4", "ppoll", "shutdown", "sendfile", "ioctl"},
-		"-addr", "127.0.0.1:0", "-quiet", "-faults", "-faults-hang", "200ms", "-dir", dir, "-file-cache-size", "0")
+		"-addr", "127.0.0.1:0", "-quiet", "-faults", "-faults-hang", "500ms", "-yield-after", "0",
+		"-dir", dir, "-file-cache-size", "0")
 	script := []struct{ name, path string }{
+		{"fault-hang", "/_faults/hang"},
 		{"fault-reset", "/_faults/reset/after/1000/big.bin"},
 		{"fault-reset-now", "/_faults/reset"},
 		{"fault-truncate", "/_faults/truncate/1000/big.bin"},
 		{"fault-close", "/_faults/close-before-response"},
 		{"fault-delay", "/_faults/delay/100ms/f.txt"},
 		{"fault-drip", "/_faults/drip/4/50ms/bytes/12?seed=1"},
-		{"fault-hang", "/_faults/hang"},
 	}
-	for _, step := range script {
+	var wg sync.WaitGroup
+	for i, step := range script {
 		c, err := net.Dial("tcp", s.Ready())
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		if step.name == "fault-hang" {
+		if i == 0 {
 			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: rawserve\r\n\r\n", step.path)
+			time.Sleep(100 * time.Millisecond) // it hangs
 		} else {
 			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: rawserve\r\nConnection: close\r\n\r\n", step.path)
 			c.(*net.TCPConn).CloseWrite()
 		}
-		io.Copy(io.Discard, bufio.NewReader(c)) // to the server's FIN, or its RST
-		c.Close()
-		time.Sleep(50 * time.Millisecond) // the server has closed, and waits for the next
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			io.Copy(io.Discard, c) // to the server's FIN, or its RST
+			c.Close()
+		}()
 	}
+	wg.Wait()
+	time.Sleep(50 * time.Millisecond) // the server has closed the last
 	calls := stopTraced(t, s, trace)
 	waker, lfd, start := roles(t, calls)
 	norm := normaliser(waker - 5)
