@@ -29,7 +29,7 @@ var narrated = map[string]bool{
 	"fstat": true, "newfstatat": true, "getdents64": true, "connect": true,
 	"getsockopt": true, "getpeername": true, "unlinkat": true, "renameat": true,
 	"epoll_create1": true, "epoll_ctl": true, "epoll_pwait": true, "pread64": true, "dup3": true,
-	"statx": true,
+	"statx": true, "ioctl": true,
 }
 
 // key is what must agree between strace and the narration for each call:
@@ -75,7 +75,7 @@ func res(c strace.Call) string {
 //     its set), counted from the call that returned it to its close: the
 //     rule of strace.Own. That drops the writes to the trace file's own fd,
 //     which is never a server fd, and those to stderr (the start-up and
-//     shutdown lines).
+//     shutdown lines). A ppoll over no fd, a fault's pause, is kept.
 //  4. A call that strace shows ending in "? ERESTARTSYS" or
 //     "? ERESTARTNOINTR" is dropped: a signal arrived during it (the
 //     runtime's SIGURG, often) and, the runtime's handlers being
@@ -176,7 +176,7 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
 	tmp := t.TempDir()
 	narration := filepath.Join(tmp, "trace.out")
-	args := []string{"-trace", "-trace-file", narration, "-dir", dir, "-addr", "127.0.0.1:0", "-quiet", "-model", model}
+	args := []string{"-trace", "-trace-file", narration, "-dir", dir, "-addr", "127.0.0.1:0", "-quiet", "-model", model, "-faults"}
 	if model == "serial" {
 		args = append(args, "-file-cache-size", "0")
 	}
@@ -238,6 +238,16 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	expect(br, "GET", 200)
 	io.Copy(io.Discard, br)
 	c.Close()
+	// Faults (-faults): a reset after 1,000 body bytes (ioctl, setsockopt
+	// SO_LINGER), a truncated body (shutdown), a delay and a drip (the
+	// serial model's ppoll over no descriptor), no response at all.
+	for _, path := range []string{"/_faults/reset/after/1000/big.bin", "/_faults/truncate/1000/big.bin",
+		"/_faults/delay/30ms/drip/4/20ms/bytes/12", "/_faults/close-before-response"} {
+		c, br := dial()
+		fmt.Fprintf(c, get, path, closing)
+		io.Copy(io.Discard, br) // to the FIN, or the RST
+		c.Close()
+	}
 
 	time.Sleep(100 * time.Millisecond)
 	all := stopTraced(t, s, straceOut)
@@ -293,9 +303,9 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 		names[c.Name]++
 	}
 	want := []string{"eventfd2", "openat", "openat2", "socket", "setsockopt", "bind", "listen",
-		"getsockname", "accept4", "read", "write", "fstat", "sendfile", "close", "pread64"}
+		"getsockname", "accept4", "read", "write", "fstat", "sendfile", "close", "pread64", "ioctl", "shutdown"}
 	if model == "serial" {
-		want = append(want, "ppoll", "shutdown")
+		want = append(want, "ppoll")
 	} else {
 		want = append(want, "epoll_create1", "epoll_ctl", "epoll_pwait", "statx")
 	}
@@ -306,8 +316,8 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	}
 	// f.txt is read with pread64, into the cache or, without one, behind
 	// its head; big.bin goes by sendfile.
-	if names["accept4"] < 7 || names["sendfile"] < 1 {
-		t.Errorf("narrated %d accept4 (want at least 7: six connections and an EAGAIN), %d sendfile", names["accept4"], names["sendfile"])
+	if names["accept4"] < 11 || names["sendfile"] < 3 {
+		t.Errorf("narrated %d accept4 (want at least 11: ten connections and an EAGAIN), %d sendfile", names["accept4"], names["sendfile"])
 	}
 
 	for i := 0; i < max(len(told), len(seen)); i++ {

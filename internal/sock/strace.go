@@ -396,6 +396,36 @@ func (s span) getsockoptInt(fd, level, opt, val int, err error) {
 	s.flush(ret(b, 0, err))
 }
 
+// setsockoptLinger narrates setsockopt(2) of SO_LINGER.
+func (s span) setsockoptLinger(fd int, l *unix.Linger, err error) {
+	b := s.line("setsockopt")
+	b = sep(appendSockopt(sep(appendInt(b, fd)), unix.SOL_SOCKET, unix.SO_LINGER))
+	b = appendInt(append(b, "{l_onoff="...), int(l.Onoff))
+	b = appendInt(append(b, ", l_linger="...), int(l.Linger))
+	b = append(b, "}, 8"...)
+	s.flush(ret(b, 0, err))
+}
+
+// ioctlInt narrates ioctl(2) of a request that writes an int. strace names
+// SIOCOUTQ by the terminal request it shares a number with, TIOCOUTQ.
+func (s span) ioctlInt(fd int, req uint, v int, err error) {
+	b := sep(appendInt(s.line("ioctl"), fd))
+	switch req {
+	case unix.SIOCOUTQ:
+		b = append(b, "TIOCOUTQ"...)
+	case unix.SIOCOUTQNSD:
+		b = append(b, "SIOCOUTQNSD"...)
+	default:
+		b = strconv.AppendUint(append(b, "0x"...), uint64(req), 16)
+	}
+	if err != nil {
+		b = append(b, ", 0x..."...) // the value's address, inside unix.IoctlGetInt
+	} else {
+		b = append(appendInt(append(b, ", ["...), v), ']')
+	}
+	s.flush(ret(b, 0, err))
+}
+
 // appendSockopt appends "SOL_SOCKET, SO_REUSEADDR".
 func appendSockopt(b []byte, level, opt int) []byte {
 	switch level {
@@ -412,6 +442,8 @@ func appendSockopt(b []byte, level, opt int) []byte {
 			return append(b, "SO_SNDBUF"...)
 		case unix.SO_RCVBUF:
 			return append(b, "SO_RCVBUF"...)
+		case unix.SO_LINGER:
+			return append(b, "SO_LINGER"...)
 		}
 	case unix.IPPROTO_TCP:
 		b = append(b, "SOL_TCP, "...)

@@ -63,6 +63,27 @@ func sysGetsockoptInt(fd, level, opt int) (int, error) {
 	return value, err
 }
 
+// sysSetsockoptLinger is setsockopt(2) of SO_LINGER, whose value is a
+// struct linger.
+func sysSetsockoptLinger(fd int, l *unix.Linger) error {
+	sp := begin()
+	err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, l)
+	if sp.on() {
+		sp.setsockoptLinger(fd, l, err)
+	}
+	return err
+}
+
+// sysIoctlGetInt is ioctl(2) of a request that writes an int: SIOCOUTQ.
+func sysIoctlGetInt(fd int, req uint) (int, error) {
+	sp := begin()
+	v, err := unix.IoctlGetInt(fd, req)
+	if sp.on() {
+		sp.ioctlInt(fd, req, v, err)
+	}
+	return v, err
+}
+
 // sysBind is bind(2) to a; a wildcard is sent as [::] or 0.0.0.0.
 func sysBind(fd int, a Addr) error {
 	sp := begin()

@@ -130,14 +130,17 @@ func Read(path string) ([]Call, error) {
 // from nothing (socket, eventfd2, epoll_create1, an openat from AT_FDCWD)
 // or is made on one the program made (for ppoll, the first of its set);
 // what such a call returns (accept4's connection, openat2's file) is the
-// program's too, until its close.
+// program's too, until its close. A ppoll over no descriptor at all —
+// rawserve's pause for a fault's delay — is kept too: the Go runtime sleeps
+// in futex and nanosleep, never in ppoll.
 func Own(calls []Call) []Call {
 	mine := map[int]bool{}
 	var kept []Call
 	for _, c := range calls {
 		first, _, _ := strings.Cut(c.Args, ",")
 		switch {
-		case c.Name == "socket", c.Name == "eventfd2", c.Name == "epoll_create1", first == "AT_FDCWD":
+		case c.Name == "socket", c.Name == "eventfd2", c.Name == "epoll_create1", first == "AT_FDCWD",
+			c.Name == "ppoll" && first == "NULL":
 		case !mine[c.FD()]:
 			continue
 		}
