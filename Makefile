@@ -39,7 +39,7 @@ vet:
 FUZZ = http1:FuzzParse http1:FuzzOracleNetHTTP http1:FuzzChunked \
        http1:FuzzParseRange http1:FuzzParseHTTPDate \
        static:FuzzCleanPath sock:FuzzParseAddr serve:FuzzEpollConn serve:FuzzUringConn \
-       httpconn:FuzzConn
+       httpconn:FuzzConn httpconn:FuzzFaultCuts faults:FuzzParse
 fuzz:
 	@set -e; for t in $(FUZZ); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \

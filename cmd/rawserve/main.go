@@ -47,7 +47,8 @@ rawserve is an HTTP/1.1 server built on raw Linux system calls. By default
 served, the others wait in the kernel's accept queue. -model epoll serves
 many at once from one thread per event loop (-loops). With no -dir it serves
 a page that explains the system calls it made to answer you. GET /healthz
-answers 200 "ok".
+answers 200 "ok". With -faults, requests under /_faults/ misbehave on
+purpose, to test HTTP clients (GET /_faults/ lists the faults).
 
   rawserve [flags]              serve
   rawserve probe [flags] [URL]  check a running rawserve (exit 0 if healthy)
@@ -93,6 +94,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	headerTimeout := fs.Duration("header-timeout", httpconn.DefaultHeaderTimeout, "longest time a request head may take to arrive")
 	idleTimeout := fs.Duration("idle-timeout", 0, fmt.Sprintf("longest wait for the next request on a kept-alive connection (default %v serial, %v epoll and uring)", serve.DefaultIdleTimeout, serve.DefaultEpollIdleTimeout))
 	writeTimeout := fs.Duration("write-timeout", httpconn.DefaultWriteTimeout, "longest time to write one response")
+	faultsOn := fs.Bool("faults", false, "answer requests under /_faults/ with the faults they ask for — a status, a delay, a drip, a reset, a truncated body, a hang... — to test HTTP clients (docs/faults.md); off, /_faults/ is an ordinary path")
+	faultsMaxDelay := fs.Duration("faults-max-delay", httpconn.DefaultFaultMaxDelay, "with -faults: the most a fault may hold a response back, its delays together (less than -write-timeout in any case)")
+	faultsHang := fs.Duration("faults-hang", 0, "with -faults: how long /_faults/hang holds a connection before it closes it (default: the idle timeout)")
 	quiet := fs.Bool("quiet", false, "no access log")
 	logHealthz := fs.Bool("log-healthz", false, "log requests for /healthz too (probes are left out of the access log by default)")
 	readyFile := fs.String("ready-file", "", "once listening, write the address to `file` (atomically); it is removed at exit")
@@ -194,6 +198,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		{"grace", *grace, ""},
 		{"yield-after", *yieldAfter, "never give way"},
 		{"file-cache-trust", *cacheTrust, "check every time"},
+		{"faults-max-delay", *faultsMaxDelay, ""},
+		{"faults-hang", *faultsHang, "the idle timeout"},
 	} {
 		switch {
 		case d.zero == "" && (d.v <= 0 || d.v > maxDuration):
@@ -240,6 +246,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(2, "%s needs -dir: there are no files to cache", opt(name))
 		}
 	}
+	for _, name := range []string{"faults-max-delay", "faults-hang"} {
+		if !*faultsOn && (set[name] || fromEnv[name] != "") {
+			return fail(2, "%s needs -faults", opt(name))
+		}
+	}
 	if (*traceFile != "" || *traceTime) && !*trace {
 		return fail(2, "-trace-file and -trace-time need -trace")
 	}
@@ -275,7 +286,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		sock.CountCalls() // before the first call to count
 	}
 	if len(narrate) > 0 {
-		sock.SetTraceTo(io.MultiWriter(narrate...), own, *traceTime) // before the first call to narrate
+		// With several loops, the lines of their threads interleave: each
+		// gets strace -f's "[pid TID] ", and a wait cut by another thread's
+		// line is printed in two halves, as strace prints it.
+		threads := *model == "epoll" && *loops > 1
+		sock.SetTraceWith(io.MultiWriter(narrate...), sock.TraceOptions{Own: own, Timed: *traceTime, Threads: threads}) // before the first call to narrate
 		defer sock.SetTrace(nil, false)
 	}
 
@@ -287,6 +302,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			ErrorLog:      stderr,
 			LogHealthz:    *logHealthz,
 			Story:         story,
+			Faults:        *faultsOn,
+			FaultMaxDelay: *faultsMaxDelay,
+			FaultHang:     *faultsHang,
 		},
 		Grace:      *grace,
 		MaxConns:   *maxConns,
@@ -379,6 +397,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stderr, "rawserve: listening on %s (%s%s)\n", where, family, how)
+	if *faultsOn {
+		fmt.Fprintf(stderr, "rawserve: -faults: requests under /_faults/ misbehave on purpose (docs/faults.md)\n")
+		if cfg.Dir != nil && cfg.Dir.Has("_faults") {
+			fmt.Fprintf(stderr, "rawserve: -faults: %s/_faults is not served: /_faults/ is the faults' prefix\n", strings.TrimSuffix(*dir, "/"))
+		}
+	}
 	out.settle() // on stderr before the ready file, and before the first accept4
 	if *readyFile != "" {
 		// Written only now that listen(2) has succeeded: a client that

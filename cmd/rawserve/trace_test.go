@@ -29,7 +29,7 @@ var narrated = map[string]bool{
 	"fstat": true, "newfstatat": true, "getdents64": true, "connect": true,
 	"getsockopt": true, "getpeername": true, "unlinkat": true, "renameat": true,
 	"epoll_create1": true, "epoll_ctl": true, "epoll_pwait": true, "pread64": true, "dup3": true,
-	"statx": true, "io_uring_setup": true, "io_uring_enter": true, "io_uring_register": true,
+	"statx": true, "ioctl": true, "io_uring_setup": true, "io_uring_enter": true, "io_uring_register": true,
 	"mmap": true, "munmap": true,
 }
 
@@ -83,7 +83,7 @@ func res(c strace.Call) string {
 //     its set), counted from the call that returned it to its close: the
 //     rule of strace.Own. That drops the writes to the trace file's own fd,
 //     which is never a server fd, and those to stderr (the start-up and
-//     shutdown lines).
+//     shutdown lines). A ppoll over no fd, a fault's pause, is kept.
 //  4. A call that strace shows ending in "? ERESTARTSYS" or
 //     "? ERESTARTNOINTR" is dropped: a signal arrived during it (the
 //     runtime's SIGURG, often) and, the runtime's handlers being
@@ -149,13 +149,15 @@ func parseNarration(t *testing.T, path string) (calls []strace.Call, entries []s
 			rest.WriteString(l)
 		}
 	}
-	n := bytes.Count(rest.Bytes(), []byte("\n"))
+	// A call cut in two by another thread's line (-loops N) is one call in
+	// two lines.
+	n := bytes.Count(rest.Bytes(), []byte("\n")) - bytes.Count(rest.Bytes(), []byte(" <unfinished ...>\n"))
 	calls, err = strace.Parse(&rest)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(calls) != n {
-		t.Errorf("%d of the %d narrated lines parse as strace lines", len(calls), n)
+		t.Errorf("%d of the %d narrated calls parse as strace lines", len(calls), n)
 	}
 	return calls, entries
 }
@@ -216,7 +218,7 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
 	tmp := t.TempDir()
 	narration := filepath.Join(tmp, "trace.out")
-	args := []string{"-trace", "-trace-file", narration, "-dir", dir, "-addr", "127.0.0.1:0", "-quiet", "-model", model}
+	args := []string{"-trace", "-trace-file", narration, "-dir", dir, "-addr", "127.0.0.1:0", "-quiet", "-model", model, "-faults"}
 	if model == "serial" {
 		args = append(args, "-file-cache-size", "0")
 	}
@@ -278,6 +280,16 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 	expect(br, "GET", 200)
 	io.Copy(io.Discard, br)
 	c.Close()
+	// Faults (-faults): a reset after 1,000 body bytes (ioctl, setsockopt
+	// SO_LINGER), a truncated body (shutdown), a delay and a drip (the
+	// serial model's ppoll over no descriptor), no response at all.
+	for _, path := range []string{"/_faults/reset/after/1000/big.bin", "/_faults/truncate/1000/big.bin",
+		"/_faults/delay/30ms/drip/4/20ms/bytes/12", "/_faults/close-before-response"} {
+		c, br := dial()
+		fmt.Fprintf(c, get, path, closing)
+		io.Copy(io.Discard, br) // to the FIN, or the RST
+		c.Close()
+	}
 
 	time.Sleep(100 * time.Millisecond)
 	all := stopTraced(t, s, straceOut)
@@ -333,12 +345,12 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 		names[c.Name]++
 	}
 	want := []string{"eventfd2", "openat", "openat2", "socket", "setsockopt", "bind", "listen",
-		"getsockname", "read", "write", "fstat", "sendfile", "close", "pread64"}
+		"getsockname", "read", "write", "fstat", "sendfile", "close", "pread64", "ioctl"}
 	switch model {
 	case "serial":
 		want = append(want, "accept4", "ppoll", "shutdown")
 	case "epoll":
-		want = append(want, "accept4", "epoll_create1", "epoll_ctl", "epoll_pwait", "statx")
+		want = append(want, "accept4", "epoll_create1", "epoll_ctl", "epoll_pwait", "statx", "shutdown")
 	case "uring":
 		want = append(want, "io_uring_setup", "io_uring_register", "mmap", "munmap", "io_uring_enter", "getpeername", "statx")
 	}
@@ -360,8 +372,8 @@ func testTraceAgreesWithStrace(t *testing.T, model string) {
 			}
 		}
 	}
-	if accepts < 7 || names["sendfile"] < 1 {
-		t.Errorf("narrated %d accepts (want at least 7: six connections and an EAGAIN, or the accept's request), %d sendfile", accepts, names["sendfile"])
+	if accepts < 11 || names["sendfile"] < 3 {
+		t.Errorf("narrated %d accepts (want at least 11: ten connections and an EAGAIN, or the accept's request), %d sendfile", accepts, names["sendfile"])
 	}
 
 	for i := 0; i < max(len(told), len(seen)); i++ {
@@ -422,4 +434,107 @@ func TestTraceFlags(t *testing.T) {
 	if !accepted.MatchString(s.stderr.String()) || !strings.Contains(s.stderr.String(), `read(`) {
 		t.Errorf("stderr has no timed narration:\n%s", s.stderr)
 	}
+}
+
+// With -loops 2 the narration tells the threads apart as strace -f does:
+// every line begins "[pid TID] ", the thread's id as the kernel knows it,
+// and a wait that another thread's line interrupts is printed in two
+// halves. Joined again (internal/strace.Parse), each thread's calls are
+// the ones strace saw that thread make, in the same order and text; and at
+// SIGTERM, the waker's write comes before the loops' waits return.
+func TestTraceThreadsAgreesWithStrace(t *testing.T) {
+	needStrace(t)
+	narration := filepath.Join(t.TempDir(), "trace.out")
+	s, straceOut := underStrace(t, nil, "-trace", "-trace-file", narration, "-addr", "127.0.0.1:0",
+		"-quiet", "-model", "epoll", "-loops", "2")
+	// Enough connections that the kernel's SO_REUSEPORT hash gives both
+	// loops some.
+	for i := 0; i < 12; i++ {
+		c, err := net.Dial("tcp", s.Ready())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		io.Copy(io.Discard, c)
+		c.Close()
+	}
+	time.Sleep(100 * time.Millisecond)
+	all := stopTraced(t, s, straceOut)
+	raw, err := os.ReadFile(narration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+		if !regexp.MustCompile(`^\[pid +\d+\] `).MatchString(l) {
+			t.Fatalf("a line without its thread: %q", l)
+		}
+	}
+	if !strings.Contains(string(raw), "epoll_pwait(") || !strings.Contains(string(raw), " <unfinished ...>\n") ||
+		!strings.Contains(string(raw), "<... epoll_pwait resumed>") {
+		t.Errorf("no wait cut in two by another thread's line:\n%s", raw)
+	}
+	told, _ := parseNarration(t, narration)
+	seen := serverCalls(t, all, narration)
+	wakerFD := -1
+	for _, c := range told {
+		if c.Name == "eventfd2" {
+			wakerFD = c.Ret()
+		}
+	}
+
+	told, _ = apart(told, wakerFD)
+	seen, _ = apart(seen, wakerFD)
+	told, _ = outputWrites(told)
+	// Each thread's own sequence. The waker's write and the output's come
+	// from goroutines that are not locked to a thread, so only the loops'
+	// threads — those that wait in epoll_pwait — are held to their TID.
+	loops := map[int]bool{}
+	for _, c := range told {
+		if c.Name == "epoll_pwait" {
+			loops[c.TID] = true
+		}
+	}
+	if len(loops) != 2 {
+		t.Fatalf("%d threads waited in epoll_pwait, want 2 loops", len(loops))
+	}
+	byThread := func(cs []strace.Call, tid int) []strace.Call {
+		var out []strace.Call
+		for _, c := range cs {
+			if c.TID == tid {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for tid := range loops {
+		tt, st := byThread(told, tid), byThread(seen, tid)
+		if len(tt) == 0 || len(tt) != len(st) {
+			t.Errorf("thread %d: narrated %d calls, strace %d:\n%s\nstrace:\n%s", tid, len(tt), len(st), lines(tt), lines(st))
+			continue
+		}
+		for i := range tt {
+			if tt[i].String() != st[i].String() {
+				t.Errorf("thread %d, call %d:\nnarrated %s\nstrace   %s", tid, i+1, tt[i], st[i])
+			}
+		}
+	}
+	// At SIGTERM: the waker's write begun (whole, or its first half), then
+	// each loop's wait returning with the waker's event — in the lines as
+	// printed, where a call cut in two shows where it began.
+	wake := fmt.Sprintf("] write(%d, ", wakerFD)
+	woken := fmt.Sprintf("{u32=%d,", wakerFD)
+	began := false
+	for _, l := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.Contains(l, wake):
+			began = true
+		case strings.Contains(l, "epoll_pwait") && strings.Contains(l, woken) && !began:
+			t.Errorf("a loop's wait returned with the waker's event before the waker's write began:\n%s", raw)
+		}
+	}
+	if !began {
+		t.Error("no waker write narrated")
+	}
+
 }

@@ -264,6 +264,7 @@ func (c *Conn) respond(h *http1.Head, body []byte, f *sock.File, off int64, keep
 		noBody = string(req.Method) == "HEAD"
 	}
 	c.out = http1.AppendHead(c.out, h, c.srv.clock.Date(c.now))
+	c.headEnd = len(c.out)
 	c.r.line.status = h.Status
 	c.r.line.bytes = 0
 	if !noBody {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/faults"
 	"github.com/rawserve/rawserve/internal/http1"
 	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/static"
@@ -45,6 +46,15 @@ type Config struct {
 	FileCacheTrust time.Duration
 	AccessLog      io.Writer // nil: no access log
 	LogHealthz     bool      // log /healthz requests too (probes are noise by default)
+	// Faults serves the misbehaviour that requests under /_faults/ ask for
+	// (see faults.go and package faults): off, those paths are served as
+	// any other, and cost nothing. FaultMaxDelay bounds what a fault may
+	// hold a response back, its delay and pauses together (never more than
+	// the write timeout, which bounds the whole response); FaultHang bounds
+	// a hang (default: the idle timeout).
+	Faults        bool
+	FaultMaxDelay time.Duration
+	FaultHang     time.Duration
 	// Story, if set, holds the narration of the system calls made for the
 	// connection being served, for the demo page to show (see page.Story).
 	Story    *page.Story
@@ -58,6 +68,7 @@ const (
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultLinger        = 500 * time.Millisecond
 	DefaultMaxBody       = 64 << 10
+	DefaultFaultMaxDelay = time.Minute
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -73,6 +84,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Linger <= 0 {
 		c.Linger = DefaultLinger
+	}
+	if c.FaultMaxDelay <= 0 {
+		c.FaultMaxDelay = DefaultFaultMaxDelay
+	}
+	if c.FaultHang <= 0 {
+		c.FaultHang = c.IdleTimeout
 	}
 	c.Limits = c.Limits.WithDefaults()
 	if c.MaxBody <= 0 {
@@ -285,6 +302,11 @@ func (s *Server) putSections(l *sections) {
 //
 //	127.0.0.1 - - [24/Nov/2026:05:23:09 +0000] "GET / HTTP/1.1" 200 1234 0.000118
 //
+// and, for a request under /_faults/ (-faults), the faults' names, with "-"
+// for the status when no response was sent:
+//
+//	127.0.0.1 - - [24/Nov/2026:05:23:09 +0000] "GET /_faults/reset HTTP/1.1" - 0 0.000210 fault=reset
+//
 // Writing each line at once would add a write(2) to every request. Lines are
 // written when 4 KiB have gathered, when the server goes quiet (the model
 // calls Server.FlushLog after sock.IdleDelay of waiting), and at shutdown — so
@@ -310,9 +332,10 @@ type line struct {
 	method        []byte // nil when the request could not be parsed
 	target        []byte
 	minor         int
-	status        int
+	status        int // 0: no response was sent
 	bytes         int64
 	start, finish time.Time
+	fault         faults.Kind // -faults: the faults it asked for
 }
 
 // add appends one line (none when there is no log). Method and target are
@@ -339,11 +362,18 @@ func (l *accessLog) add(e *line) {
 		b = append(b, byte('0'+e.minor))
 		b = append(b, `" `...)
 	}
-	b = strconv.AppendInt(b, int64(e.status), 10)
+	if e.status == 0 {
+		b = append(b, '-') // a fault that sends no response
+	} else {
+		b = strconv.AppendInt(b, int64(e.status), 10)
+	}
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, e.bytes, 10)
 	b = append(b, ' ')
 	b = strconv.AppendFloat(b, e.finish.Sub(e.start).Seconds(), 'f', 6, 64)
+	if e.fault != 0 {
+		b = e.fault.AppendNames(append(b, " fault="...))
+	}
 	l.buf = append(b, '\n')
 	if len(l.buf) >= logFlushAt {
 		l.flush()

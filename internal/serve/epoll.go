@@ -344,12 +344,18 @@ func (lp *loop) closeAll() {
 	}
 }
 
-// close closes a connection with close(2) and gives its record back. (The
-// polite part of a close, when there is one, came before: CloseWrite and
-// Linger.)
+// close closes a connection with close(2) — abortively, with RST, in state
+// Reset (-faults) — and gives its record back. (The polite part of a close,
+// when there is one, came before: CloseWrite and Linger.)
 func (lp *loop) close(c *econn) {
 	fd := c.conn.FD()
-	if err := c.conn.Abort(); err != nil {
+	var err error
+	if c.http.State() == httpconn.Reset {
+		err = c.conn.Reset() // -faults: RST
+	} else {
+		err = c.conn.Abort()
+	}
+	if err != nil {
 		lp.srv.Errorf("%v", err)
 	}
 	c.http.Closed(lp.now)

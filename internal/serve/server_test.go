@@ -78,6 +78,8 @@ type settings struct {
 	FileCacheTrust time.Duration
 	LogHealthz     bool
 	Story          *page.Story
+	Faults         bool
+	FaultHang      time.Duration
 }
 
 // config is the one place the tests build a serve.Config: when its
@@ -88,6 +90,7 @@ func (s settings) config() serve.Config {
 			HeaderTimeout: s.HeaderTimeout, IdleTimeout: s.IdleTimeout, WriteTimeout: s.WriteTimeout,
 			Linger: s.Linger, MaxBody: s.MaxBody,
 			Dir: s.Dir, FileCacheSize: s.FileCache, FileCacheTrust: s.FileCacheTrust, LogHealthz: s.LogHealthz, Story: s.Story,
+			Faults: s.Faults, FaultHang: s.FaultHang,
 		},
 		Grace: s.Grace, MaxConns: s.MaxConns, YieldAfter: s.YieldAfter,
 	}

@@ -26,6 +26,12 @@ import (
 //	            poll_add(POLLOUT) on EAGAIN
 //	CloseWrite  shutdown(SHUT_WR)              ShutDown
 //	Close       [async_cancel →] close         the record is given back
+//	Reset       setsockopt(SO_LINGER {1, 0}),  as Close: the close sends RST
+//	            a call; then as Close
+//	Pause       none: its deadline in the      Expire
+//	            timer heap (-faults)
+//	CheckSend-  none: ioctl(SIOCOUTQ), a call  SendQueue(n)
+//	Queue
 //
 // The recv stays armed while the connection writes, so bytes may arrive
 // when the core is not reading: they are held (in the kernel's buffers,
@@ -151,9 +157,17 @@ func (lp *uloop) drive(c *uconn) {
 				lp.timers.set(c, c.http.Deadline())
 				return
 			}
-		case httpconn.Close:
+		case httpconn.Close, httpconn.Reset:
 			lp.close(c)
 			return
+		// -faults only (httpconn/faults.go).
+		case httpconn.Pause:
+			lp.timers.set(c, c.http.Deadline()) // the loop serves the others meanwhile
+			return
+		case httpconn.CheckSendQueue:
+			// ioctl(SIOCOUTQ) never blocks: made as a call, not a request.
+			n, err := c.conn.SendQueue()
+			c.http.SendQueue(n, err, lp.now)
 		}
 	}
 }

@@ -403,6 +403,13 @@ func (lp *uloop) feedStarved() {
 // on it is cancelled first, so that nothing holds the socket open, and
 // only when the close completes (closed) is its record given back.
 func (lp *uloop) close(c *uconn) {
+	if c.http.State() == httpconn.Reset {
+		// -faults: RST. setsockopt never blocks, so it is a call, made
+		// before the close goes into the ring.
+		if err := c.conn.ResetOnClose(); err != nil {
+			lp.srv.Errorf("%v", err)
+		}
+	}
 	c.closing = true
 	lp.timers.remove(c)
 	c.dropHeld(lp)

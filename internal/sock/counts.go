@@ -59,10 +59,11 @@ const (
 	cIoUringRegister
 	cMmap
 	cMunmap
+	cIoctl
 	numCalls
 )
 
-var callNames = [numCalls]string{cSocket: "socket", cSetsockopt: "setsockopt", cGetsockopt: "getsockopt", cBind: "bind", cListen: "listen", cAccept4: "accept4", cGetsockname: "getsockname", cGetpeername: "getpeername", cConnect: "connect", cRead: "read", cWrite: "write", cSendfile: "sendfile", cShutdown: "shutdown", cClose: "close", cPpoll: "ppoll", cEventfd2: "eventfd2", cEpollCreate1: "epoll_create1", cEpollCtl: "epoll_ctl", cEpollPwait: "epoll_pwait", cOpenat: "openat", cOpenat2: "openat2", cFstat: "fstat", cNewfstatat: "newfstatat", cStatx: "statx", cDup3: "dup3", cGetdents64: "getdents64", cPread64: "pread64", cRenameat: "renameat", cUnlinkat: "unlinkat", cIoUringSetup: "io_uring_setup", cIoUringEnter: "io_uring_enter", cIoUringRegister: "io_uring_register", cMmap: "mmap", cMunmap: "munmap"}
+var callNames = [numCalls]string{cSocket: "socket", cSetsockopt: "setsockopt", cGetsockopt: "getsockopt", cBind: "bind", cListen: "listen", cAccept4: "accept4", cGetsockname: "getsockname", cGetpeername: "getpeername", cConnect: "connect", cRead: "read", cWrite: "write", cSendfile: "sendfile", cShutdown: "shutdown", cClose: "close", cPpoll: "ppoll", cEventfd2: "eventfd2", cEpollCreate1: "epoll_create1", cEpollCtl: "epoll_ctl", cEpollPwait: "epoll_pwait", cOpenat: "openat", cOpenat2: "openat2", cFstat: "fstat", cNewfstatat: "newfstatat", cStatx: "statx", cDup3: "dup3", cGetdents64: "getdents64", cPread64: "pread64", cRenameat: "renameat", cUnlinkat: "unlinkat", cIoUringSetup: "io_uring_setup", cIoUringEnter: "io_uring_enter", cIoUringRegister: "io_uring_register", cMmap: "mmap", cMunmap: "munmap", cIoctl: "ioctl"}
 
 // counts are the counters, one per call; nil until CountCalls.
 var counts atomic.Pointer[[numCalls]atomic.Uint64]

@@ -568,6 +568,46 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
+// SendQueue wraps ioctl(SIOCOUTQ): how many bytes the socket's send queue
+// holds — written by us and not yet acknowledged by the peer's kernel,
+// whether sent or not (tcp(7); SIOCOUTQNSD would count the unsent alone).
+// When it says 0, the peer's kernel has every byte we wrote. (strace names
+// the request TIOCOUTQ: it shares the terminal request's number.)
+func (c *Conn) SendQueue() (int, error) {
+	n, err := sysIoctlGetInt(c.fd, unix.SIOCOUTQ)
+	if err != nil {
+		return 0, os.NewSyscallError("ioctl", err)
+	}
+	return n, nil
+}
+
+// Reset closes the connection abortively, as -faults' reset does: with
+// SO_LINGER on and a linger time of 0, close(2) sends RST instead of FIN
+// and throws away whatever the send queue still holds (socket(7)) — which
+// is why the fault waits, with SendQueue, until it holds nothing. The
+// client's next read says ECONNRESET. The descriptor is closed whether or
+// not the setsockopt worked.
+func (c *Conn) Reset() error {
+	if c.fd < 0 {
+		return nil
+	}
+	err := c.ResetOnClose()
+	if cerr := c.Abort(); err == nil {
+		return cerr
+	}
+	return err
+}
+
+// ResetOnClose sets SO_LINGER to on with a linger time of 0, so that the
+// close to come sends RST: Reset's first half, for a model that closes the
+// descriptor elsewhere (the uring model, through its ring).
+func (c *Conn) ResetOnClose() error {
+	if err := sysSetsockoptLinger(c.fd, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+		return os.NewSyscallError("setsockopt", err)
+	}
+	return nil
+}
+
 // Abort closes the connection at once: for a peer that is gone already
 // (EPIPE, ECONNRESET), or one we refuse to wait for.
 func (c *Conn) Abort() error {

@@ -396,6 +396,36 @@ func (s span) getsockoptInt(fd, level, opt, val int, err error) {
 	s.flush(ret(b, 0, err))
 }
 
+// setsockoptLinger narrates setsockopt(2) of SO_LINGER.
+func (s span) setsockoptLinger(fd int, l *unix.Linger, err error) {
+	b := s.line("setsockopt")
+	b = sep(appendSockopt(sep(appendInt(b, fd)), unix.SOL_SOCKET, unix.SO_LINGER))
+	b = appendInt(append(b, "{l_onoff="...), int(l.Onoff))
+	b = appendInt(append(b, ", l_linger="...), int(l.Linger))
+	b = append(b, "}, 8"...)
+	s.flush(ret(b, 0, err))
+}
+
+// ioctlInt narrates ioctl(2) of a request that writes an int. strace names
+// SIOCOUTQ by the terminal request it shares a number with, TIOCOUTQ.
+func (s span) ioctlInt(fd int, req uint, v int, err error) {
+	b := sep(appendInt(s.line("ioctl"), fd))
+	switch req {
+	case unix.SIOCOUTQ:
+		b = append(b, "TIOCOUTQ"...)
+	case unix.SIOCOUTQNSD:
+		b = append(b, "SIOCOUTQNSD"...)
+	default:
+		b = strconv.AppendUint(append(b, "0x"...), uint64(req), 16)
+	}
+	if err != nil {
+		b = append(b, ", 0x..."...) // the value's address, inside unix.IoctlGetInt
+	} else {
+		b = append(appendInt(append(b, ", ["...), v), ']')
+	}
+	s.flush(ret(b, 0, err))
+}
+
 // appendSockopt appends "SOL_SOCKET, SO_REUSEADDR".
 func appendSockopt(b []byte, level, opt int) []byte {
 	switch level {
@@ -412,6 +442,8 @@ func appendSockopt(b []byte, level, opt int) []byte {
 			return append(b, "SO_SNDBUF"...)
 		case unix.SO_RCVBUF:
 			return append(b, "SO_RCVBUF"...)
+		case unix.SO_LINGER:
+			return append(b, "SO_LINGER"...)
 		}
 	case unix.IPPROTO_TCP:
 		b = append(b, "SOL_TCP, "...)
@@ -489,9 +521,24 @@ func (s span) read(fd int, p []byte, n int, err error) {
 // write narrates write(2) of p, which strace shows whatever the result.
 func (s span) write(fd int, p []byte, n int, err error) {
 	b := s.line("write")
-	b = sep(appendInt(b, fd))
-	b = appendInt(sep(appendBuf(b, p, len(p))), len(p))
+	if !resumed(b) {
+		b = appendWriteArgs(b, fd, p)
+	}
 	s.flush(ret(b, int64(n), err))
+}
+
+func appendWriteArgs(b []byte, fd int, p []byte) []byte {
+	b = sep(appendInt(b, fd))
+	return appendInt(sep(appendBuf(b, p, len(p))), len(p))
+}
+
+// writeStarts notes a write's first half (Threads mode): the waker's write,
+// made by the signal goroutine, wakes a loop whose wait returns before the
+// write does — strace shows the write begun first, and so must we.
+func (s span) writeStarts(fd int, p []byte) {
+	if s.t.threads {
+		s.waitStarts("write", appendWriteArgs(nil, fd, p))
+	}
 }
 
 // sendfile narrates sendfile(2): the offset before and, when bytes moved,
@@ -511,8 +558,18 @@ func (s span) sendfile(out, in int, before, after int64, count, n int, err error
 // given (in; the kernel overwrites *out with what was left), and on return
 // the fds that are ready — or "Timeout".
 func (s span) ppoll(fds []unix.PollFd, in, out *unix.Timespec, n int, err error) {
-	b := appendPpollArgs(s.line("ppoll"), fds, in)
+	b := s.line("ppoll")
+	if !resumed(b) {
+		b = appendPpollArgs(b, fds, in)
+	}
 	s.flush(appendPpollResult(b, fds, out, n, err))
+}
+
+// ppollStarts notes a ppoll's first half (Threads mode).
+func (s span) ppollStarts(fds []unix.PollFd, in *unix.Timespec) {
+	if s.t.threads {
+		s.waitStarts("ppoll", appendPpollArgs(nil, fds, in))
+	}
 }
 
 // appendPpollArgs appends what ppoll reads, all strace shows as the call
@@ -877,8 +934,18 @@ func (s span) epollCtl(epfd, op, fd int, ev *unix.EpollEvent, err error) {
 // epollWait narrates epoll_pwait(2) with no signal mask. strace shows only
 // the epfd as the call starts: the events are what it returns.
 func (s span) epollWait(epfd int, events []unix.EpollEvent, max, ms, n int, err error) {
-	b := sep(appendInt(s.line("epoll_pwait"), epfd))
+	b := s.line("epoll_pwait")
+	if !resumed(b) {
+		b = sep(appendInt(b, epfd))
+	}
 	s.flush(appendEpollPwaitResult(b, events, max, ms, n, err))
+}
+
+// epollWaitStarts notes an epoll_pwait's first half (Threads mode).
+func (s span) epollWaitStarts(epfd int) {
+	if s.t.threads {
+		s.waitStarts("epoll_pwait", sep(appendInt(nil, epfd)))
+	}
 }
 
 // appendEpollPwaitResult appends the ready events — like strace, at most

@@ -63,6 +63,27 @@ func sysGetsockoptInt(fd, level, opt int) (int, error) {
 	return value, err
 }
 
+// sysSetsockoptLinger is setsockopt(2) of SO_LINGER, whose value is a
+// struct linger.
+func sysSetsockoptLinger(fd int, l *unix.Linger) error {
+	sp := begin(cSetsockopt)
+	err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, l)
+	if sp.on() {
+		sp.setsockoptLinger(fd, l, err)
+	}
+	return err
+}
+
+// sysIoctlGetInt is ioctl(2) of a request that writes an int: SIOCOUTQ.
+func sysIoctlGetInt(fd int, req uint) (int, error) {
+	sp := begin(cIoctl)
+	v, err := unix.IoctlGetInt(fd, req)
+	if sp.on() {
+		sp.ioctlInt(fd, req, v, err)
+	}
+	return v, err
+}
+
 // sysBind is bind(2) to a; a wildcard is sent as [::] or 0.0.0.0.
 func sysBind(fd int, a Addr) error {
 	sp := begin(cBind)
@@ -153,6 +174,9 @@ func sysRead(fd int, p []byte) (int, error) {
 // cannot sleep in it — a nonblocking socket, an eventfd (see rawRW).
 func sysWrite(fd int, p []byte) (int, error) {
 	sp := begin(cWrite)
+	if sp.on() {
+		sp.writeStarts(fd, p)
+	}
 	n, err := rawRW(unix.SYS_WRITE, fd, p)
 	if sp.on() {
 		sp.write(fd, p, n, err)
@@ -239,8 +263,13 @@ func sysClose(fd int) error {
 func sysPpoll(fds []unix.PollFd, ts *unix.Timespec, sigmask *unix.Sigset_t) (int, error) {
 	sp := begin(cPpoll)
 	var in unix.Timespec
-	if sp.on() && ts != nil {
-		in = *ts
+	if sp.on() {
+		if ts != nil {
+			in = *ts
+			sp.ppollStarts(fds, &in)
+		} else {
+			sp.ppollStarts(fds, nil)
+		}
 	}
 	n, err := unix.Ppoll(fds, ts, sigmask)
 	if sp.on() {
@@ -288,6 +317,9 @@ func sysEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
 // rawRW).
 func sysEpollPwait(epfd int, events []unix.EpollEvent, ms int) (int, error) {
 	sp := begin(cEpollPwait)
+	if sp.on() && ms != 0 {
+		sp.epollWaitStarts(epfd)
+	}
 	var n uintptr
 	var e unix.Errno
 	if ms == 0 {
@@ -447,6 +479,9 @@ func sysIoUringSetup(entries uint32, p *uringParams) (int, error) {
 func sysIoUringEnter(r *Ring, toSubmit, minComplete, flags uint32) (int, error) {
 	narrateSQEs(r, toSubmit)
 	sp := begin(cIoUringEnter)
+	if sp.on() && minComplete != 0 {
+		sp.ioUringEnterStarts(r.fd, toSubmit, minComplete, flags)
+	}
 	var n uintptr
 	var e unix.Errno
 	if minComplete == 0 {

@@ -100,6 +100,14 @@ func TestTraceFormat(t *testing.T) {
 
 		{func(s span) { s.setsockoptInt(6, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, nil) }, `setsockopt(6, SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0`},
 
+		// -faults' reset and pauses, as strace 6.1 printed them.
+		{func(s span) { s.ioctlInt(8, unix.SIOCOUTQ, 0, nil) }, `ioctl(8, TIOCOUTQ, [0]) = 0`},
+		{func(s span) { s.ioctlInt(8, unix.SIOCOUTQNSD, 1448, nil) }, `ioctl(8, SIOCOUTQNSD, [1448]) = 0`},
+		{func(s span) { s.setsockoptLinger(8, &unix.Linger{Onoff: 1, Linger: 0}, nil) },
+			`setsockopt(8, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0`},
+		{func(s span) { s.ppoll(nil, &unix.Timespec{Nsec: 1000000}, &unix.Timespec{}, 0, nil) },
+			`ppoll(NULL, 0, {tv_sec=0, tv_nsec=1000000}, NULL, 0) = 0 (Timeout)`},
+
 		// The event loop, as strace 6.1 printed the same calls.
 		{func(s span) { s.epollCreate1(unix.EPOLL_CLOEXEC, 5, nil) }, `epoll_create1(EPOLL_CLOEXEC) = 5`},
 		{func(s span) { s.pread64(11, big[:13], 0, copy(big, "Hello, World!"), nil) }, `pread64(11, "Hello, World!", 13, 0) = 13`},

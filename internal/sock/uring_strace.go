@@ -106,12 +106,26 @@ func appendFields(b []byte, kv ...any) []byte {
 
 func (s span) ioUringEnter(fd int, toSubmit, minComplete, flags uint32, n int, err error) {
 	b := s.line("io_uring_enter")
+	if !resumed(b) {
+		b = appendIoUringEnterArgs(b, fd, toSubmit, minComplete, flags)
+	}
+	s.flush(ret(b, int64(n), err))
+}
+
+// ioUringEnterStarts notes a waiting io_uring_enter's first half (Threads
+// mode): strace shows all its arguments as it starts.
+func (s span) ioUringEnterStarts(fd int, toSubmit, minComplete, flags uint32) {
+	if s.t.threads {
+		s.waitStarts("io_uring_enter", appendIoUringEnterArgs(nil, fd, toSubmit, minComplete, flags))
+	}
+}
+
+func appendIoUringEnterArgs(b []byte, fd int, toSubmit, minComplete, flags uint32) []byte {
 	b = sep(appendInt(b, fd))
 	b = sep(strconv.AppendUint(b, uint64(toSubmit), 10))
 	b = sep(strconv.AppendUint(b, uint64(minComplete), 10))
 	b = appendFlags(b, uint64(flags), enterFlagNames)
-	b = append(b, ", NULL, 0"...)
-	s.flush(ret(b, int64(n), err))
+	return append(b, ", NULL, 0"...)
 }
 
 func (s span) ioUringRegister(fd int, op uint32, arg unsafe.Pointer, nargs uint32, err error) {

@@ -61,6 +61,12 @@ func Open(dir string) (*Dir, error) {
 	return d, nil
 }
 
+// Has reports whether name, a path below the root ("_faults"), exists.
+func (d *Dir) Has(name string) bool {
+	var st sock.FileStat
+	return d.root.Statx(append([]byte(name), 0), &st) == nil
+}
+
 // Close releases the root directory. Files returned by Lookup stay usable.
 func (d *Dir) Close() error { return d.root.Close() }
 

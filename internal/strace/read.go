@@ -64,7 +64,10 @@ func (c Call) Errno() string {
 }
 
 var (
-	threadID = regexp.MustCompile(`^(\d+)\s+`) // strace -f -o FILE begins each line with it
+	// strace -f -o FILE begins each line with the thread's id; on a
+	// terminal, and in rawserve's narration with several loops, it is
+	// "[pid  4101] ".
+	threadID = regexp.MustCompile(`^(?:\[pid\s+(\d+)\]|(\d+))\s+`)
 	callLine = regexp.MustCompile(`^(\w+)\((.*)\)\s+= (.*)$`)
 	resumed  = regexp.MustCompile(`^<\.\.\. \w+ resumed>(.*)$`)
 )
@@ -84,7 +87,7 @@ func Parse(r io.Reader) ([]Call, error) {
 	for sc.Scan() {
 		tid, text := "", sc.Text()
 		if m := threadID.FindStringSubmatch(text); m != nil {
-			tid, text = m[1], text[len(m[0]):]
+			tid, text = m[1]+m[2], text[len(m[0]):]
 		}
 		if start, ok := strings.CutSuffix(text, " <unfinished ...>"); ok {
 			pending[tid] = start
@@ -129,7 +132,10 @@ func Read(path string) ([]Call, error) {
 // of its set); what such a call returns (accept4's connection, openat2's
 // file) is the program's too, until its close. A mapping of one of its
 // descriptors (mmap of an io_uring's rings: the descriptor is the fifth
-// argument) is the program's, and so is the munmap of what it mapped.
+// argument) is the program's, and so is the munmap of what it mapped. A
+// ppoll over no descriptor at all — rawserve's pause for a fault's delay —
+// is kept too: the Go runtime sleeps in futex and nanosleep, never in
+// ppoll.
 func Own(calls []Call) []Call { return OwnWith(calls) }
 
 // OwnWith is Own for a program that was also given descriptors strace
@@ -147,7 +153,8 @@ func OwnWith(calls []Call, given ...int) []Call {
 	for _, c := range calls {
 		first, _, _ := strings.Cut(c.Args, ",")
 		switch {
-		case c.Name == "socket", c.Name == "eventfd2", c.Name == "epoll_create1", c.Name == "io_uring_setup", first == "AT_FDCWD":
+		case c.Name == "socket", c.Name == "eventfd2", c.Name == "epoll_create1", c.Name == "io_uring_setup", first == "AT_FDCWD",
+			c.Name == "ppoll" && first == "NULL":
 		case c.Name == "mmap":
 			args := strings.Split(c.Args, ", ")
 			if len(args) != 6 || c.Errno() != "" {

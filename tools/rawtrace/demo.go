@@ -80,7 +80,7 @@ func (tl *tool) threeRequests(s *server) {
 }
 
 // demoCalls are the calls make demo shows: the server's, not the runtime's.
-var demoCalls = how{calls: []string{"socket", "setsockopt", "bind", "listen", "accept4", "read", "write",
+var demoCalls = how{calls: []string{"socket", "setsockopt", "bind", "listen", "getsockname", "accept4", "read", "write",
 	"ppoll", "shutdown", "close", "eventfd2", "openat2", "fstat", "sendfile"}}
 
 // annotate prints the server's calls, each with its note.
@@ -117,7 +117,7 @@ func readsOnFirst(calls []strace.Call, fd int) bool {
 }
 
 // demoWidth is how wide a call may be before its arguments are cut.
-const demoWidth = 96
+const demoWidth = 120
 
 // fit cuts a call's arguments, never its result, so that the line is at
 // most width long: `accept4(6, 0x7ffd4e24, [112], ...) = -1 EAGAIN
@@ -226,8 +226,12 @@ func (n *notes) onListener(c strace.Call) string {
 		return "SO_REUSEADDR: restart without waiting out TIME_WAIT"
 	case c.Name == "setsockopt" && strings.Contains(c.Args, "TCP_NODELAY"):
 		return "TCP_NODELAY: a small body is not held back for an ACK"
+	case c.Name == "bind" && strings.Contains(c.Args, "htons(0)"):
+		return "port 0: any free port, the kernel's choice"
 	case c.Name == "bind":
 		return "the address: " + n.addr
+	case c.Name == "getsockname":
+		return "which port the kernel chose: " + n.addr
 	case c.Name == "listen":
 		return "the kernel now queues finished handshakes (the backlog)"
 	case c.Name == "accept4" && c.Errno() == "EAGAIN":
