@@ -289,7 +289,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// With several loops, the lines of their threads interleave: each
 		// gets strace -f's "[pid TID] ", and a wait cut by another thread's
 		// line is printed in two halves, as strace prints it.
-		threads := *model == "epoll" && *loops > 1
+		threads := *model != "serial" && *loops > 1
 		sock.SetTraceWith(io.MultiWriter(narrate...), sock.TraceOptions{Own: own, Timed: *traceTime, Threads: threads}) // before the first call to narrate
 		defer sock.SetTrace(nil, false)
 	}
