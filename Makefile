@@ -9,7 +9,7 @@ FUZZTIME ?= 60s
 export CGO_ENABLED = 0
 BUILDFLAGS = -trimpath -buildvcs=auto -ldflags='-s -w'
 
-.PHONY: all build run test check vet fmt fuzz bench bench-quick soak syscalls demo docs models clean
+.PHONY: all build run test check vet fmt fuzz bench bench-quick soak syscalls demo docs models compare clean
 
 all: build
 
@@ -38,17 +38,19 @@ vet:
 # The seed corpora live in each package's testdata/fuzz/.
 FUZZ = http1:FuzzParse http1:FuzzOracleNetHTTP http1:FuzzChunked \
        http1:FuzzParseRange http1:FuzzParseHTTPDate \
-       static:FuzzCleanPath sock:FuzzParseAddr serve:FuzzEpollConn \
-       httpconn:FuzzConn
+       static:FuzzCleanPath sock:FuzzParseAddr serve:FuzzEpollConn serve:FuzzUringConn \
+       httpconn:FuzzConn httpconn:FuzzFaultCuts faults:FuzzParse
 fuzz:
 	@set -e; for t in $(FUZZ); do \
 		echo "== $${t#*:} ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) ./internal/$${t%%:*}/; \
 	done
 
-# rawserve beside net/http, the seed post's loop, fasthttp, gnet and nginx
-# (scripts/bench.sh, bench/README.md): writes docs/benchmarks.md and
-# docs/benchmarks.png, in about 15 minutes on 2 cores. Then the Go
+# rawserve beside nginx, gnet, fasthttp, the seed post's loop and net/http
+# (scripts/bench.sh, bench/README.md), headed by `rawserve -dir` with default
+# flags against nginx serving the same file from disk: writes
+# docs/benchmarks.md and docs/benchmarks.png, in about 16 minutes on 2
+# cores. Then the Go
 # microbenchmarks: parser and response writer (with allocations), and exec to
 # first 200 against net/http's hello server (BenchmarkStartup, as a ratio).
 bench:
@@ -56,7 +58,7 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
 	$(GO) test -run='^$$' -bench=Startup -benchtime=50x ./cmd/rawserve/
 
-# The same harness in under 2 minutes (one round of 1 s runs, fewer idle
+# The same harness in about 2 minutes (one round of 1 s runs, fewer idle
 # connections and start-ups): for development; its numbers are noisy.
 bench-quick:
 	BENCH_COMMAND='make bench-quick' ./scripts/bench.sh quick
@@ -73,22 +75,33 @@ soak: build
 	cd bench && $(GO) run ./cmd/soak -bin ../$(BIN) -duration $(SOAKTIME) -o ../docs/reliability.md
 
 # The five-minute classroom demo: rawserve under strace, three requests,
-# the server's own system calls annotated (needs strace). tools/rawtrace
-# runs this and the next two, and the walkthrough's scenarios:
-# go run ./tools/rawtrace walkthrough lists them.
+# the server's own system calls annotated (needs strace); then a second act
+# with a file, a head in two pieces, a 408 and a reset mid-response; and a
+# third with the first act's requests through io_uring (-model uring).
+# tools/rawtrace runs this and the next ones, and the walkthrough's
+# scenarios: go run ./tools/rawtrace walkthrough lists them.
 RAWTRACE = $(GO) run ./tools/rawtrace -bin $(BIN)
 demo: build
 	$(RAWTRACE) demo
 
 # Regenerate the transcripts embedded in docs/ (<!-- transcript: NAME -->)
-# from a real run under strace; make test fails when they drift.
+# from a real run under strace, and draw docs/diagrams/*.svg from their
+# Graphviz sources (apt-get install graphviz); make test fails when either
+# drifts.
 docs: build
-	CGO_ENABLED=1 $(GO) test -count=1 -run '^TestDocsTranscripts$$' ./cmd/rawserve/ -update
+	CGO_ENABLED=1 $(GO) test -count=1 -run '^(TestDocsTranscripts|TestDiagrams)$$' ./cmd/rawserve/ -update
 
 # What waiting saves: the same workload with -wait poll, -wait spin and
 # -model epoll, under strace -c (the table in docs/models.md).
 models: build
 	$(RAWTRACE) models
+
+# The post rawserve grew from, "Building a Single Threaded Web Server in
+# Golang": its loop on Go's net (bench/servers/seedpost) and rawserve's serial
+# model serve the same three requests under strace, step by step, with what
+# differs noted under each step.
+compare: build
+	$(RAWTRACE) compare
 
 # Regenerate docs/syscalls.md: strace -c over a fixed number of requests.
 syscalls: build

@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
-# bench.sh — rawserve beside net/http, the seed post's loop, fasthttp, gnet
-# and nginx, measured on this machine, in one command:
+# bench.sh — rawserve beside nginx, gnet, fasthttp, the seed post's loop and
+# net/http, measured on this machine, in one command:
 #
-#     make bench          # full: 3 rounds of 4 s a run (about 15 minutes on 2 cores)
-#     make bench-quick    # 1 round of 1 s a run (under 2 minutes), for development
+#     make bench          # full: 3 rounds of 4 s a run (about 16 minutes on 2 cores)
+#     make bench-quick    # 1 round of 1 s a run (about 2 minutes), for development
 #
 # It writes docs/benchmarks.md (the tables, the machine, the command) and
-# docs/benchmarks.png (req/s per server and scenario), and prints the first.
-# In order:
+# docs/benchmarks.png (ratios to net/http, a panel per scenario), and prints
+# the first. In order:
 #   1. install what is missing (wrk, nginx, strace, gnuplot; apt-get);
 #   2. build rawserve (make build) and bench/: the reference servers, the
-#      clients (idleconns, startup, fixedload) and the report;
+#      clients (idleconns, startup, fixedload, fairness) and the report;
 #   3. start every server pinned to CPU 0 on a free 127.0.0.1 port and warm
 #      it up; then run each scenario for every server in turn, A B C … A B C …,
-#      ROUNDS times, with wrk pinned to CPU 1, recording wrk's output and the
-#      CPU time the server used;
+#      ROUNDS times, with wrk pinned to CPU 1, recording wrk's output, the
+#      CPU time the server used and the bytes of access log it wrote;
 #   4. idle connections (RSS), start-up time, the serial model's fairness
-#      (bench/cmd/fairness), system calls per request;
+#      (bench/cmd/fairness), system calls per request (under strace, and as
+#      rawserve counts its own: -count-syscalls);
 #   5. bench/cmd/report turns the raw files into the page; gnuplot draws.
 #
 # Every setting can be overridden from the environment: BENCH_DURATION (s a
 # run), BENCH_ROUNDS, BENCH_IDLE_CONNS, BENCH_STARTUPS, BENCH_SYSCALL_REQUESTS,
 # BENCH_SERVERS (ids, space-separated; nethttp-1 is always kept: it is the
-# reference) and BENCH_KEEP=1 (keep the raw files, whose directory is printed).
+# reference), BENCH_FLAGS_<ROW> (a rawserve row's flags: see rawserve_row
+# below) and BENCH_KEEP=1 (keep the raw files, whose directory is printed).
 #
 # Rules it keeps: traffic only to 127.0.0.1; every load bounded in count or
 # duration, and in time by `timeout`; every process it starts in the
@@ -42,22 +44,68 @@ rounds=${BENCH_ROUNDS:-$rounds}
 idle_conns=${BENCH_IDLE_CONNS:-$idle_conns}
 startups=${BENCH_STARTUPS:-$startups}
 syscall_requests=${BENCH_SYSCALL_REQUESTS:-$syscall_requests}
+
+# Servers, in the order the tables show them: the headline first, each
+# rawserve row beside the nginx row it is compared with, the reference
+# (nethttp-1, to which every ratio is taken) last. BENCH_SERVERS may also
+# name nethttp-n, gnet-n and nginx-return (see server_cmd).
+all_servers="rawserve-dir nginx-file-log rawserve-uring rawserve-quiet nginx-file rawserve-cache rawserve-serial gnet-1 fasthttp seedpost nethttp-1"
+read -r -a servers <<<"${BENCH_SERVERS:-$all_servers}"
+[[ " ${servers[*]} " == *" nethttp-1 "* ]] || servers+=(nethttp-1)
+for id in "${servers[@]}"; do
+	[[ " $all_servers nethttp-n gnet-n nginx-return " == *" $id "* ]] ||
+		{ echo "bench: no server $id; there are $all_servers nethttp-n gnet-n nginx-return" >&2; exit 2; }
+done
+
+# rawserve's rows, in one place: the label the tables show, then the flags
+# beside -addr and -dir. rawserve-dir is the headline: what a fixture user
+# runs, `rawserve -dir site`, with nothing added but the epoll model and
+# its one loop (the model the comparison with nginx's one worker needs; the
+# default is serial); its access log goes to a file, as nginx-file-log's
+# does. rawserve-uring is the same with the uring model (issue #16), beside
+# it. rawserve-quiet pairs with nginx-file, neither logging. A row that
+# does not start (a flag this build does not take) is left out with a note.
+# BENCH_FLAGS_<ID>, the id in capitals with _ for -, replaces a row's flags:
+#   BENCH_FLAGS_RAWSERVE_QUIET='-model epoll -quiet -file-cache-size 0' make bench-quick
+declare -A rawserve_label rawserve_flags
+rawserve_row() { rawserve_label[$1]=$2 rawserve_flags[$1]=$3; }
+rawserve_row rawserve-dir "rawserve -dir, default flags (epoll, 1 loop)" "-model epoll -loops 1"
+rawserve_row rawserve-uring "rawserve -dir, default flags (uring, 1 loop)" "-model uring -loops 1"
+rawserve_row rawserve-quiet "rawserve -quiet (epoll, 1 loop)" "-model epoll -loops 1 -quiet"
+rawserve_row rawserve-cache "rawserve -quiet -file-cache-trust 1s (epoll, 1 loop)" "-model epoll -loops 1 -quiet -file-cache-trust 1s"
+rawserve_row rawserve-serial "rawserve serial, -quiet" "-model serial -quiet"
+
+# nginx's rows answer / with index.html from disk: `rewrite … break` maps
+# / to the file in place, nginx's cheapest way there (open, fstat, writev,
+# sendfile, close; the index module would stat the file first, and
+# open_file_cache, off as by default, would serve what it saw up to a
+# minute ago). nginx-file-log logs to a file with nginx's default
+# buffering, which is none: a write(2) per request (rawserve gathers its
+# lines into writes of 4 KiB). Set nginx_log_params="buffer=4k flush=1s" to
+# batch nginx's too.
+nginx_slash_file='location = / { rewrite ^ /index.html break; }'
+nginx_slash_memory='location = / { default_type text/plain; return 200 "Hello, World!"; }'
+nginx_log_params=""
+
 # The exact command, for the page: the overrides that were set, then how
 # the script was started.
 command_line=
 for v in BENCH_DURATION BENCH_ROUNDS BENCH_IDLE_CONNS BENCH_STARTUPS BENCH_SYSCALL_REQUESTS BENCH_SERVERS; do
 	[ -z "${!v:-}" ] || command_line+="$v='${!v}' "
 done
+for id in "${!rawserve_flags[@]}"; do
+	v=BENCH_FLAGS_$(tr 'a-z-' 'A-Z_' <<<"$id")
+	[ -z "${!v:-}" ] || { rawserve_flags[$id]=${!v}; command_line+="$v='${!v}' "; }
+done
 command_line+=${BENCH_COMMAND:-scripts/bench.sh $mode}
-
-# Servers, in the order the tables show them. nethttp-1 is the reference
-# every ratio is taken to.
-all_servers="nethttp-1 nethttp-n seedpost fasthttp gnet-1 gnet-n nginx rawserve-serial rawserve-epoll rawserve-epoll-cache"
-read -r -a servers <<<"${BENCH_SERVERS:-$all_servers}"
-[[ " ${servers[*]} " == *" nethttp-1 "* ]] || servers=(nethttp-1 "${servers[@]}")
 
 # Scenarios, in the order the tables show them (see scenario_args).
 scenarios=(ka-c1 ka-c64 close-c1 close-c64 pipeline file-1m file-100m)
+
+# The servers whose system calls are counted, under strace (section 4c),
+# and by their own counters, rawserve -count-syscalls (section 4d).
+strace_servers=(rawserve-dir rawserve-uring nginx-file-log nginx-file nethttp-1)
+counted_servers=(rawserve-dir rawserve-uring)
 
 log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -73,7 +121,7 @@ without() {
 
 work=$(mktemp -d)
 out=$work/results # the raw measurements: the report's input
-mkdir -p "$out/wrk" "$out/startup" "$out/logs"
+mkdir -p "$out/wrk" "$out/startup" "$out/logs" "$out/strace" "$work/access"
 pids=()
 
 # descendants PID prints PID and every process below it (nginx: master
@@ -155,7 +203,7 @@ bin=$work/bin
 (cd bench && go build -o "$bin/" ./servers/... ./cmd/...)
 
 # The files every server serves: index.html is the 13-byte body (rawserve
-# answers GET / with it), then a 1 MiB and a 100 MiB file.
+# and nginx answer GET / with it, from disk), then a 1 MiB and a 100 MiB file.
 www=$work/www
 mkdir -p "$www"
 printf 'Hello, World!' >"$www/index.html"
@@ -168,32 +216,35 @@ notes=$out/notes.txt
 note() { echo "$*" >>"$notes"; log "$*"; }
 [ -z "${build_failed:-}" ] || note "make build failed: rawserve is the bin/rawserve that was already there ($(./bin/rawserve -version 2>&1))."
 
-# rawserve's models: -model serial is today's default, so without the flag
-# it is still what runs; -model epoll is skipped when this build lacks it.
-serial_flags=(-model serial)
-if ! ./bin/rawserve -model serial -version >/dev/null 2>&1; then
-	serial_flags=()
-	note "rawserve serial: this build has no -model flag; run with its default (serial)."
-fi
-if [[ " ${servers[*]} " == *" rawserve-epoll "* ]] && ! ./bin/rawserve -model epoll -loops 1 -version >/dev/null 2>&1; then
-	mapfile -t servers < <(without rawserve-epoll "${servers[@]}")
-	mapfile -t servers < <(without rawserve-epoll-cache "${servers[@]}")
-	note "rawserve epoll: skipped: \`rawserve -model epoll -loops 1\` is a usage error in this build ($(./bin/rawserve -model epoll -loops 1 -version 2>&1 | head -n 1))."
-fi
-
 # label ID is what the tables call a server.
 label() {
 	case $1 in
+	rawserve-*) echo "${rawserve_label[$1]}" ;;
+	nginx-file) echo "nginx, file from disk" ;;
+	nginx-file-log) echo "nginx, file from disk, logging to a file" ;;
+	nginx-return) echo "nginx, / from memory (return 200)" ;;
 	nethttp-1) echo "net/http (GOMAXPROCS=1)" ;;
 	nethttp-n) echo "net/http (GOMAXPROCS=$cores)" ;;
 	seedpost) echo "seed post's loop (net)" ;;
 	fasthttp) echo "fasthttp" ;;
 	gnet-1) echo "gnet (1 loop)" ;;
 	gnet-n) echo "gnet ($cores loops, GOMAXPROCS=$cores)" ;;
-	nginx) echo "nginx (1 worker)" ;;
-	rawserve-serial) echo "rawserve serial" ;;
-	rawserve-epoll) echo "rawserve epoll (1 loop)" ;;
-	rawserve-epoll-cache) echo "rawserve epoll (1 loop), -file-cache 1s" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# Every server's standard output goes to access/ID.log, truncated after
+# each run: rawserve-dir's access log, and the file nginx-file-log's
+# access_log names (the others write nothing there).
+access_log() { echo "$work/access/$1.log"; }
+
+# nginx_conf ID sets slash and access, the two lines of nginx.conf.in that
+# tell nginx's rows apart.
+nginx_conf() {
+	slash=$nginx_slash_file access=off
+	case $1 in
+	nginx-return) slash=$nginx_slash_memory ;;
+	nginx-file-log) access="$(access_log "$1")${nginx_log_params:+ $nginx_log_params}" ;;
 	esac
 }
 
@@ -201,10 +252,10 @@ label() {
 # that start server ID on 127.0.0.1:PORT. Under taskset -c 0, Go's default
 # GOMAXPROCS is 1 (it counts the CPUs the process may use), so the -n rows
 # set it to the machine's core count, as an unpinned server would have.
-# "idle" is for the idle-connection test: rawserve's 2 s idle timeout would
+# "idle" is for the idle-connection test: rawserve's idle timeout would
 # close the connections being counted.
 server_cmd() {
-	local id=$1 addr=127.0.0.1:$2
+	local id=$1 addr=127.0.0.1:$2 flags
 	envs=()
 	case $id in
 	nethttp-1) envs=(GOMAXPROCS=1); argv=("$bin/nethttp" -addr "$addr" -dir "$www") ;;
@@ -213,19 +264,37 @@ server_cmd() {
 	fasthttp) argv=("$bin/fasthttp" -addr "$addr" -dir "$www") ;;
 	gnet-1) argv=("$bin/gnet" -addr "$addr" -dir "$www" -loops 1) ;;
 	gnet-n) envs=(GOMAXPROCS="$cores"); argv=("$bin/gnet" -addr "$addr" -dir "$www" -loops "$cores") ;;
-	nginx)
+	nginx-*)
 		local dir=$work/nginx-$2
 		mkdir -p "$dir"
+		nginx_conf "$id"
 		sed -e "s|@DIR@|$dir|g; s|@WWW@|$www|g; s|@PORT@|$2|g; s|@NOFILE@|$nofile|g" \
-			bench/nginx/nginx.conf.in >"$dir/nginx.conf"
+			-e "s|@ACCESS_LOG@|$access|; s|@SLASH@|$slash|" bench/nginx/nginx.conf.in >"$dir/nginx.conf"
 		argv=(nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf") ;;
-	rawserve-serial) argv=("$repo/bin/rawserve" "${serial_flags[@]}" -addr "$addr" -dir "$www" -quiet) ;;
-	rawserve-epoll) argv=("$repo/bin/rawserve" -model epoll -loops 1 -addr "$addr" -dir "$www" -quiet) ;;
-	# Small files from memory, as nginx's open_file_cache would: the others
-	# answer / from memory too. Shown beside the row without the cache.
-	rawserve-epoll-cache) argv=("$repo/bin/rawserve" -model epoll -loops 1 -file-cache 1s -addr "$addr" -dir "$www" -quiet) ;;
+	rawserve-*)
+		read -r -a flags <<<"${rawserve_flags[$id]}"
+		argv=("$repo/bin/rawserve" "${flags[@]}" -addr "$addr" -dir "$www") ;;
+	*) die "no server $id" ;;
 	esac
 	if [ "${3:-}" = idle ] && [[ $id == rawserve-* ]]; then argv+=(-idle-timeout 10m); fi
+}
+
+# shown_cmd ID prints the command line the page shows for server ID, its
+# paths as DIR (the files served), TMP (nginx's own) and PORT; then a tab
+# and, for nginx, the lines of its configuration that make the row.
+shown_cmd() {
+	local id=$1 line
+	server_cmd "$id" PORT
+	line="${envs[*]} ${argv[*]}"
+	line=${line# }
+	line=${line//$work\/nginx-PORT/TMP}
+	line=${line//$www/DIR}
+	line=${line//$bin\//}
+	printf '%s' "${line//$repo\//}"
+	if [[ $id == nginx-* ]]; then
+		nginx_conf "$id"
+		printf '\taccess_log %s; %s' "${access/$(access_log "$id")/FILE}" "$slash"
+	fi
 }
 
 # wait_ready PORT PID waits up to 10 s for GET / to answer 200; it fails
@@ -241,16 +310,20 @@ wait_ready() {
 
 declare -A port pid_of
 # start_server ID [idle] starts server ID pinned to CPU 0 on a free port
-# and waits until it answers; sets port[ID] and pid_of[ID].
+# and waits until it answers; sets port[ID] and pid_of[ID]. When it does
+# not start, it says why: the first line the server printed this time.
 start_server() {
-	local id=$1 p pid
+	local id=$1 p pid log=$out/logs/$1.log size
 	p=$("$bin/freeport")
 	server_cmd "$id" "$p" "${2:-}"
-	env "${envs[@]}" taskset -c 0 "${argv[@]}" >>"$out/logs/$id.log" 2>&1 &
+	size=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	env "${envs[@]}" taskset -c 0 "${argv[@]}" >>"$(access_log "$id")" 2>>"$log" &
 	pid=$!
 	pids+=("$pid")
 	if ! wait_ready "$p" "$pid"; then
 		stop_pid "$pid"
+		why=$(tail -c +$((size + 1)) "$log" | head -n 1)
+		why=${why:-no answer to GET / within 10 s}
 		return 1
 	fi
 	port[$id]=$p pid_of[$id]=$pid
@@ -297,23 +370,27 @@ scenario_args() {
 }
 
 # run_wrk SCENARIO ID ROUND runs wrk once against a running server and
-# appends a line to runs.tsv: the server's CPU ticks meanwhile, and
-# whether it was still alive after.
+# appends a line to runs.tsv: the server's CPU ticks meanwhile, whether it
+# was still alive after, and the bytes it added to its access log (which is
+# then emptied, so that the disk holds one run's log at most).
 run_wrk() {
-	local sc=$1 id=$2 round=$3 ticks0 ticks1 alive=ok rate
-	local file=$out/wrk/$sc.$id.$round.txt
+	local sc=$1 id=$2 round=$3 ticks0 ticks1 alive=ok rate logged
+	local file=$out/wrk/$sc.$id.$round.txt accesslog
+	accesslog=$(access_log "$id")
 	scenario_args "$sc"
 	ticks0=$(cpu_ticks "${pid_of[$id]}")
 	timeout $((duration + 30)) taskset -c 1 wrk -t1 -d"${duration}s" "${wopts[@]}" \
 		"http://127.0.0.1:${port[$id]}$path" "${script_args[@]}" >"$file" 2>&1 || true
 	ticks1=$(cpu_ticks "${pid_of[$id]}")
 	kill -0 "${pid_of[$id]}" 2>/dev/null || alive=died
-	printf '%s\t%s\t%s\t%s\t%s\n' "$sc" "$id" "$round" $((ticks1 - ticks0)) "$alive" >>"$out/runs.tsv"
+	logged=$(stat -c %s "$accesslog" 2>/dev/null || echo 0)
+	: >"$accesslog"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$id" "$round" $((ticks1 - ticks0)) "$alive" "$logged" >>"$out/runs.tsv"
 	rate=$(awk '/^Requests\/sec:/ { print $2 }' "$file")
 	log "  $sc $id: ${rate:-no result} req/s$(grep -qE 'Socket errors|Non-2xx' "$file" && echo ' (errors)' || true)"
 }
 
-for id in "${servers[@]}"; do printf '%s\t%s\n' "$id" "$(label "$id")"; done >"$out/servers.tsv"
+for id in "${servers[@]}"; do printf '%s\t%s\t%s\n' "$id" "$(label "$id")" "$(shown_cmd "$id")"; done >"$out/servers.tsv"
 for sc in "${scenarios[@]}"; do
 	scenario_args "$sc"
 	printf '%s\t%s\t%s\n' "$sc" "$scenario_label" "$kind"
@@ -323,12 +400,13 @@ log "starting the servers, each pinned to CPU 0, and warming them up"
 running=()
 for id in "${servers[@]}"; do
 	if ! start_server "$id"; then
-		[ "$id" != nethttp-1 ] || die "the reference, net/http, did not start: $(tail -n 3 "$out/logs/$id.log")"
-		note "$(label "$id"): did not start, left out: $(tail -n 1 "$out/logs/$id.log")"
+		[ "$id" != nethttp-1 ] || die "the reference, net/http, did not start: $why"
+		note "$(label "$id"): did not start, left out: $why"
 		continue
 	fi
 	timeout 60 taskset -c 1 "$bin/fixedload" -addr "127.0.0.1:${port[$id]}" -n "$warmup_requests" -timeout 50s >/dev/null ||
 		note "$(label "$id"): the warm-up did not get 200 for all $warmup_requests requests"
+	: >"$(access_log "$id")"
 	running+=("$id")
 done
 
@@ -357,9 +435,10 @@ done
 log "idle connections: $idle_conns per server (at ${SECONDS} s)"
 for id in "${running[@]}"; do
 	case $id in rawserve-serial | seedpost) continue ;; esac
-	start_server "$id" idle || { note "$(label "$id"): did not start for the idle test"; continue; }
+	start_server "$id" idle || { note "$(label "$id"): did not start for the idle test: $why"; continue; }
 	sleep 0.5
 	rss_before=$(rss_kib "${pid_of[$id]}")
+	: >"$out/logs/idle-$id.txt" # there before the loop below reads it
 	taskset -c 1 "$bin/idleconns" -addr "127.0.0.1:${port[$id]}" -n "$idle_conns" -timeout 3m \
 		>"$out/logs/idle-$id.txt" 2>&1 &
 	client=$!
@@ -374,6 +453,7 @@ for id in "${running[@]}"; do
 	ready=$(grep '^ready' "$out/logs/idle-$id.txt" || true)
 	stop_pid "$client"
 	stop_pid "${pid_of[$id]}"
+	: >"$(access_log "$id")"
 	if [ -z "$ready" ]; then
 		note "$(label "$id"): the idle-connection client never got ready: $(tail -n 1 "$out/logs/idle-$id.txt")"
 		continue
@@ -411,27 +491,27 @@ fi
 
 # ---------------------------------------------------------------------------
 # 4c. System calls per request: strace -f -c around the server while
-# fixedload sends exactly N keep-alive requests over C connections. A
-# baseline run (start, readiness check, stop) is subtracted by the report.
-# rawserve is asked for /healthz, which it answers from memory as net/http
-# answers / (its / is a file: openat2, fstat, sendfile and close each time).
+# fixedload sends exactly N keep-alive requests for / over C connections
+# (rawserve and nginx serve index.html from disk, net/http answers from
+# memory). A baseline run (start, readiness check, stop) is subtracted by
+# the report, call by call.
 
-# strace_calls ID N C sets strace_total to the calls strace counted for
-# server ID serving N requests over C connections (N = 0: the baseline).
-# (It sets a variable rather than printing: in a $(…) subshell the
-# processes it starts would escape the EXIT trap.)
+# strace_calls ID N C leaves in strace/ID.cC.nN.txt the summary strace -c
+# wrote for server ID serving N requests over C connections (N = 0: the
+# baseline), and fails if there is none. (It writes a file rather than
+# printing: in a $(…) subshell the processes it starts would escape the
+# EXIT trap.)
 strace_calls() {
-	local id=$1 n=$2 c=$3 p spid server file=$work/strace.$1.$2.$3
+	local id=$1 n=$2 c=$3 p spid server file=$out/strace/$1.c$3.n$2.txt
 	p=$("$bin/freeport")
 	server_cmd "$id" "$p"
-	env "${envs[@]}" taskset -c 0 strace -f -c -o "$file" "${argv[@]}" >>"$out/logs/strace-$id.log" 2>&1 &
+	env "${envs[@]}" taskset -c 0 strace -f -c -o "$file" "${argv[@]}" \
+		>>"$(access_log "$id")" 2>>"$out/logs/strace-$id.log" &
 	spid=$!
 	pids+=("$spid")
 	wait_ready "$p" "$spid" || { stop_pid "$spid"; return 1; }
 	if [ "$n" -gt 0 ]; then
-		local path=/
-		[[ $id != rawserve-* ]] || path=/healthz
-		timeout 120 taskset -c 1 "$bin/fixedload" -addr "127.0.0.1:$p" -path "$path" -n "$n" -c "$c" -timeout 100s \
+		timeout 120 taskset -c 1 "$bin/fixedload" -addr "127.0.0.1:$p" -path / -n "$n" -c "$c" -timeout 100s \
 			>>"$out/logs/strace-$id.log" 2>&1 || note "$(label "$id"): fixedload -n $n -c $c did not get 200 for every request"
 	fi
 	# SIGTERM to the server itself (strace's child): strace then writes its
@@ -443,19 +523,50 @@ strace_calls() {
 		sleep 0.1
 	done
 	stop_pid "$spid"
-	strace_total=$(awk '$NF == "total" { print $4 }' "$file")
-	[ -n "$strace_total" ]
+	: >"$(access_log "$id")"
+	grep -q ' total$' "$file"
 }
 
 log "system calls per request: $syscall_requests requests under strace (at ${SECONDS} s)"
-for id in rawserve-serial rawserve-epoll nethttp-1; do
+for id in "${strace_servers[@]}"; do
 	[[ " ${running[*]} " == *" $id "* ]] || continue
 	for c in 1 16; do
-		strace_calls "$id" 0 "$c" && base=$strace_total &&
-			strace_calls "$id" "$syscall_requests" "$c" && calls=$strace_total ||
+		strace_calls "$id" 0 "$c" && strace_calls "$id" "$syscall_requests" "$c" ||
 			{ note "$(label "$id"): strace run failed (c=$c)"; continue; }
-		printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$c" "$syscall_requests" "$calls" "$base" >>"$out/syscalls.tsv"
+		printf '%s\t%s\t%s\n' "$id" "$c" "$syscall_requests" >>"$out/syscalls.tsv"
 	done
+done
+
+# ---------------------------------------------------------------------------
+# 4d. System calls per request, counted by rawserve itself
+# (-count-syscalls: every call at the seam, every thread, at full speed —
+# strace slows the server down, and a slowed server finds more waiting at
+# each wake, so it makes fewer calls per request than at full speed).
+# wrk loads it as in the keep-alive, 64 connections runs; the stop line
+# says how many calls of each kind the server made in all (start-up and
+# stop included: a few dozen) and how many requests it answered.
+
+log "system calls per request, rawserve's own counters: wrk, 64 connections, $duration s (at ${SECONDS} s)"
+mkdir -p "$out/counts"
+for id in "${counted_servers[@]}"; do
+	[[ " ${running[*]} " == *" $id "* ]] || continue
+	p=$("$bin/freeport")
+	server_cmd "$id" "$p"
+	counts=$out/counts/$id.c64.txt
+	env "${envs[@]}" taskset -c 0 "${argv[@]}" -count-syscalls >>"$(access_log "$id")" 2>"$counts" &
+	cpid=$!
+	pids+=("$cpid")
+	if wait_ready "$p" "$cpid"; then
+		timeout $((duration + 30)) taskset -c 1 wrk -t1 -c64 -d"${duration}s" "http://127.0.0.1:$p/" \
+			>>"$out/logs/counts-$id.log" 2>&1 || note "$(label "$id"): wrk failed while counting"
+	fi
+	stop_pid "$cpid"
+	: >"$(access_log "$id")"
+	if grep -q ' system calls for ' "$counts"; then
+		printf '%s\t%s\n' "$id" 64 >>"$out/counts.tsv"
+	else
+		note "$(label "$id"): no count of its system calls: $(head -n 1 "$counts")"
+	fi
 done
 
 # ---------------------------------------------------------------------------
@@ -468,15 +579,17 @@ done
 	printf 'go\t%s\n' "$(go version)"
 	printf 'wrk\t%s\n' "$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
 	printf 'nginx\t%s\n' "$(nginx -v 2>&1 | head -n 1)"
+	printf 'rawserve\t%s\n' "$(./bin/rawserve -version 2>&1 | head -n 1)"
 	printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
 	printf 'command\t%s\n' "$command_line"
 	printf 'mode\t%s\n' "$mode"
 	printf 'duration\t%s\n' "$duration"
 	printf 'rounds\t%s\n' "$rounds"
 	printf 'clk_tck\t%s\n' "$(getconf CLK_TCK)"
+	printf 'seconds\t%s\n' "$SECONDS"
 } >"$out/meta.tsv"
 
 "$bin/report" -in "$out" -plot-data "$out/plot.tsv" >docs/benchmarks.md
-gnuplot -e "data='$out/plot.tsv'; out='docs/benchmarks.png'; servers=${#servers[@]}" bench/plot.gp
+gnuplot -e "data='$out/plot.tsv'; out='docs/benchmarks.png'" bench/plot.gp
 cat docs/benchmarks.md
 log "wrote docs/benchmarks.md and docs/benchmarks.png in ${SECONDS} s"

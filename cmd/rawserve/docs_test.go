@@ -14,9 +14,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/strace"
 )
 
-var update = flag.Bool("update", false, "TestDocsTranscripts: rewrite docs/ from this run (make docs)")
+var update = flag.Bool("update", false, "TestDocsTranscripts, TestDiagrams: rewrite docs/ from this run (make docs)")
 
 // TestDocsTranscripts keeps the traces in docs/ true. It runs rawserve
 // under real strace through a fixed script — idle, two requests on one
@@ -34,6 +36,9 @@ var update = flag.Bool("update", false, "TestDocsTranscripts: rewrite docs/ from
 func TestDocsTranscripts(t *testing.T) {
 	needStrace(t)
 	got := transcripts(t)
+	for name, text := range faultTranscripts(t) {
+		got[name] = text
+	}
 	docs, err := filepath.Glob("../../docs/*.md")
 	if err != nil || len(docs) == 0 {
 		t.Fatalf("no docs: %v", err)
@@ -125,24 +130,8 @@ func transcripts(t *testing.T) map[string]string {
 	c.Close()
 	settle()
 	calls := stopTraced(t, s, trace)
-	// Roles: the waker is the first eventfd2, the listener the first
-	// socket, connections what accept4 returns.
-	waker, lfd := -1, -1
-	start := -1
-	for i, c := range calls {
-		if c.Name == "eventfd2" && waker < 0 {
-			waker = c.Ret()
-			start = i
-		}
-		if c.Name == "socket" && lfd < 0 {
-			lfd = c.Ret()
-		}
-	}
-	if waker < 0 || lfd < 0 {
-		t.Fatalf("no eventfd2 or socket in the trace")
-	}
-	shift := waker - 5
-	norm := normaliser(shift)
+	waker, lfd, start := roles(t, calls)
+	norm := normaliser(waker - 5)
 	var listening, accepting, keepalive, yield, closing, shutdown []string
 	conns, nconn := map[int]int{}, 0
 	phase := "listening"
@@ -217,6 +206,27 @@ func transcripts(t *testing.T) map[string]string {
 	}
 }
 
+// roles finds the server's own descriptors in a trace: the waker is the
+// first eventfd2 (and the server's calls start there), the listener the
+// first socket; connections are what accept4 returns.
+func roles(t *testing.T, calls []strace.Call) (waker, lfd, start int) {
+	t.Helper()
+	waker, lfd, start = -1, -1, -1
+	for i, c := range calls {
+		if c.Name == "eventfd2" && waker < 0 {
+			waker = c.Ret()
+			start = i
+		}
+		if c.Name == "socket" && lfd < 0 {
+			lfd = c.Ret()
+		}
+	}
+	if waker < 0 || lfd < 0 {
+		t.Fatalf("no eventfd2 or socket in the trace")
+	}
+	return waker, lfd, start
+}
+
 // normaliser returns a function that rewrites a strace line so that it is
 // the same in every run (see TestDocsTranscripts).
 func normaliser(shift int) func(string) string {
@@ -230,26 +240,26 @@ func normaliser(shift int) func(string) string {
 		{regexp.MustCompile(`tv_sec=\d+, tv_nsec=\d+`), "tv_sec=S, tv_nsec=N"},
 		{regexp.MustCompile(`Date: [A-Z][a-z][a-z], \d\d [A-Za-z]*`), "Date: Tue, 24 N"},
 	}
-	fdRefs := regexp.MustCompile(`^(\w+\()(\d+)|\{fd=(\d+),|= (\d+)$`)
+	// An fd is the first argument (sendfile's second too), in a ppoll set,
+	// or a result of the calls that make one.
+	fdRefs := regexp.MustCompile(`^sendfile\(\d+, \d+|^\w+\(\d+|\{fd=\d+,|= \d+$`)
+	makesFD := regexp.MustCompile(`^(socket|accept4|eventfd2|openat2?)\(`)
+	num := regexp.MustCompile(`\d+`)
 	return func(l string) string {
 		for _, r := range rules {
 			l = r.re.ReplaceAllString(l, r.with)
 		}
 		return fdRefs.ReplaceAllStringFunc(l, func(m string) string {
-			num := regexp.MustCompile(`\d+`)
-			loc := num.FindAllStringIndex(m, -1)
-			last := loc[len(loc)-1]
-			n, _ := strconv.Atoi(m[last[0]:last[1]])
-			if strings.HasPrefix(m, "= ") {
-				// Results are fds only for the calls that make one.
-				if !regexp.MustCompile(`^(socket|accept4|eventfd2|openat)\(`).MatchString(l) {
-					return m
+			if strings.HasPrefix(m, "= ") && !makesFD.MatchString(l) {
+				return m // a count, not an fd
+			}
+			name := m[:strings.IndexByte(m, '(')+1] // pread64's digits are no fd
+			return name + num.ReplaceAllStringFunc(m[len(name):], func(d string) string {
+				if n, _ := strconv.Atoi(d); n >= 3 { // 0, 1 and 2 are stdin, stdout and stderr
+					return fmt.Sprint(n - shift)
 				}
-			}
-			if n < 3 {
-				return m
-			}
-			return m[:last[0]] + fmt.Sprint(n-shift) + m[last[1]:]
+				return d
+			})
 		})
 	}
 }

@@ -87,8 +87,8 @@ func TestNumericRanges(t *testing.T) {
 		{"grace", "9000h", "must be positive, at most 8760h (a year)", true},
 		{"yield-after", "-1ms", "must be 0 (never give way) or positive, at most 8760h (a year)", false},
 		{"yield-after", "9000h", "must be 0 (never give way) or positive, at most 8760h (a year)", false},
-		{"file-cache", "-1s", "must be 0 (off) or positive, at most 8760h (a year)", false},
-		{"file-cache", "9000h", "must be 0 (off) or positive, at most 8760h (a year)", false},
+		{"file-cache-trust", "-1s", "must be 0 (check every time) or positive, at most 8760h (a year)", false},
+		{"file-cache-trust", "9000h", "must be 0 (check every time) or positive, at most 8760h (a year)", false},
 	} {
 		variable := "RAWSERVE_" + strings.ToUpper(strings.ReplaceAll(tc.name, "-", "_"))
 		base := []string{"-addr", "127.0.0.1:0", "-dir", "."}

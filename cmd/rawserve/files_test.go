@@ -42,9 +42,11 @@ func TestBigSparseFile(t *testing.T) {
 	_, want, _ := sum(&sparse{size: size, marks: marks})
 
 	// Each model has a sendfile loop of its own (sock.Conn.SendFile in the
-	// serial one, TrySendFile between epoll_waits in the other).
-	for _, model := range []string{"serial", "epoll"} {
+	// serial one, TrySendFile between epoll_waits in the epoll one, and
+	// between poll requests in the uring one).
+	for _, model := range []string{"serial", "epoll", "uring"} {
 		t.Run(model, func(t *testing.T) {
+			needModel(t, model)
 			s := start(t, "-model", model, "-dir", dir, "-quiet", "-write-timeout", "2m")
 			client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
 			resp, err := client.Get("http://" + s.addr + "/big")

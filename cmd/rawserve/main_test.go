@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/strace"
 )
 
@@ -83,14 +84,7 @@ func runServerEnv(t *testing.T, env []string, argv ...string) *server {
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.exited
-	})
+	s.launch(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
@@ -105,6 +99,20 @@ func runServerEnv(t *testing.T, env []string, argv ...string) *server {
 	}
 	t.Fatalf("%v: no listening line in 10s:\n%s", argv, s.stderr)
 	return nil
+}
+
+// launch starts s.cmd, made ready to start; the process is killed, by its
+// PID, when the test ends.
+func (s *server) launch(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		<-s.exited
+	})
 }
 
 func start(t *testing.T, args ...string) *server {
@@ -207,12 +215,13 @@ func TestIPv6(t *testing.T) {
 // SIGTERM while a large response is in flight to a slow reader: the
 // response completes, then the process exits 0.
 func TestSIGTERMFinishesInFlight(t *testing.T) {
-	for _, model := range []string{"serial", "epoll"} {
+	for _, model := range []string{"serial", "epoll", "uring"} {
 		t.Run(model, func(t *testing.T) { testSIGTERMFinishesInFlight(t, model) })
 	}
 }
 
 func testSIGTERMFinishesInFlight(t *testing.T, model string) {
+	needModel(t, model)
 	dir := t.TempDir()
 	big := bytes.Repeat([]byte("rawserve"), 4<<20) // 32 MiB
 	os.WriteFile(filepath.Join(dir, "big"), big, 0o644)
@@ -243,11 +252,12 @@ func testSIGTERMFinishesInFlight(t *testing.T, model string) {
 	}
 }
 
-// A second signal does not wait for anything.
+// A second signal does not wait for anything — but still removes the
+// ready file, which os.Exit in the signal goroutine used to skip.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "big"), make([]byte, 64<<20), 0o644)
-	s := start(t, "-dir", dir, "-write-timeout", "1m")
+	s, ready := startWith(t, nil, nil, "-dir", dir, "-write-timeout", "1m")
 	c, err := net.Dial("tcp", s.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +273,14 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	default:
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.wait(t, 2*time.Second); code == 0 {
-		t.Error("exit 0 after a forced stop; want non-zero")
+	if code := s.wait(t, 2*time.Second); code != 1 {
+		t.Errorf("exit %d after a forced stop; want 1\n%s", code, s.stderr)
+	}
+	if _, err := os.Stat(ready); !os.IsNotExist(err) {
+		t.Errorf("ready file left behind by the forced exit: %v", err)
+	}
+	if errs := s.stderr.String(); !strings.HasSuffix(errs, "rawserve: second terminated: exiting now\n") {
+		t.Errorf("stderr:\n%s", errs)
 	}
 }
 
@@ -276,6 +292,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 // goes on answering every request.
 func TestAddressInUse(t *testing.T) {
 	models := [][]string{{"-model", "serial"}, {"-model", "epoll"}, {"-model", "epoll", "-loops", "2"}}
+	if sock.UringUnavailable() == nil {
+		models = append(models, []string{"-model", "uring", "-loops", "2"})
+	}
 	for _, first := range models {
 		s := runServer(t, append([]string{binary, "-addr", "127.0.0.1:0", "-quiet"}, first...)...)
 		for _, second := range models {
@@ -306,6 +325,19 @@ func TestAddressInUse(t *testing.T) {
 	}
 }
 
+// needModel skips a test of model where it cannot run here — the uring
+// model, where io_uring is not allowed (a seccomp profile, the sysctl
+// kernel.io_uring_disabled, an old kernel) — saying why.
+func needModel(t *testing.T, model string) {
+	t.Helper()
+	if model != "uring" {
+		return
+	}
+	if err := sock.UringUnavailable(); err != nil {
+		t.Skipf("the uring model cannot run here: %v", err)
+	}
+}
+
 func TestBadUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -322,13 +354,21 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"-dir", "/no/such/dir"}, 1, `-dir "/no/such/dir": open`},
 		{[]string{"-list"}, 2, "-list needs -dir"},
 		{[]string{"-model", "threads"}, 2, `-model: unknown model "threads"`},
-		{[]string{"-file-cache", "1s"}, 2, "-file-cache needs -dir"},
-		{[]string{"-file-cache", "-1s", "-dir", "."}, 2, "-file-cache must be"},
-		{[]string{"-loops", "2"}, 2, "-loops applies to -model epoll only"},
-		{[]string{"-max-conns", "10"}, 2, "-max-conns applies to -model epoll only"},
-		{[]string{"-grace", "1s"}, 2, "-grace applies to -model epoll only"},
+		{[]string{"-file-cache-size", "1MiB"}, 2, "-file-cache-size needs -dir"},
+		{[]string{"-file-cache-trust", "1s"}, 2, "-file-cache-trust needs -dir"},
+		{[]string{"-file-cache-size", "2TiB", "-dir", "."}, 2, `invalid value "2TiB" for flag -file-cache-size: "2TiB" is not a size up to 1TiB`},
+		{[]string{"-file-cache-size", "-1", "-dir", "."}, 2, "is not a size up to 1TiB"},
+		{[]string{"-file-cache-size", "12 parsecs", "-dir", "."}, 2, "is not a size up to 1TiB"},
+		{[]string{"-file-cache-trust", "-1s", "-dir", "."}, 2, "-file-cache-trust must be"},
+		// The flag that trusted copies for a time says what replaced it.
+		{[]string{"-file-cache", "1s", "-dir", "."}, 2, "-file-cache is replaced: files up to 64 KiB are now kept in memory by default and checked on disk before each use (-file-cache-size, 32MiB; 0 turns it off); to serve them unchecked for a time, as -file-cache did, use -file-cache-trust 1s"},
+		{[]string{"-loops", "2"}, 2, "-loops applies to -model epoll and uring only"},
+		{[]string{"-max-conns", "10"}, 2, "-max-conns applies to -model epoll and uring only"},
+		{[]string{"-grace", "1s"}, 2, "-grace applies to -model epoll and uring only"},
 		{[]string{"-model", "epoll", "-wait", "spin"}, 2, "-wait applies to -model serial only"},
 		{[]string{"-model", "epoll", "-yield-after", "10ms"}, 2, "-yield-after applies to -model serial only"},
+		{[]string{"-model", "uring", "-wait", "spin"}, 2, "-wait applies to -model serial only"},
+		{[]string{"-model", "uring", "-yield-after", "10ms"}, 2, "-yield-after applies to -model serial only"},
 		{[]string{"-yield-after", "-1s"}, 2, "-yield-after must be"},
 		{[]string{"-model", "epoll", "-loops", "-1"}, 2, "-loops must be"},
 		{[]string{"-model", "epoll", "-max-conns", "-5"}, 2, "-max-conns must be"},

@@ -18,12 +18,13 @@ import (
 // healthy, and exit 0 within 1 s of SIGTERM — with the response in flight
 // completed.
 func TestNamespacedPID1(t *testing.T) {
-	for _, model := range []string{"serial", "epoll"} {
+	for _, model := range []string{"serial", "epoll", "uring"} {
 		t.Run(model, func(t *testing.T) { testNamespacedPID1(t, model) })
 	}
 }
 
 func testNamespacedPID1(t *testing.T, model string) {
+	needModel(t, model)
 	for _, tool := range []string{"unshare", "nsenter", "ip", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed (.ci/run installs it)", tool)

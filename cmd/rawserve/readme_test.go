@@ -25,6 +25,7 @@ import (
 //	<!-- runnable: beside make run --> run while `make run` serves on :8080
 //	<!-- runnable: docker -->       needs a Docker engine
 //	<!-- runnable: docker compose --> and its compose plugin
+//	<!-- runnable: python -->       needs python3
 //
 // TestReadmeSnippets runs each in a fresh copy of the repository — the
 // files git tracks, as a clone would have them — verbatim but for the port
@@ -106,6 +107,10 @@ func TestReadmeSnippets(t *testing.T) {
 				t.Cleanup(func() { exec.Command("docker", "rm", "-f", "web").Run() })
 			case "beside make run":
 				makeRun(t, clone, port)
+			case "python":
+				if _, err := exec.LookPath("python3"); err != nil {
+					t.Skip("python3 is not installed: the Python snippet needs it")
+				}
 			default:
 				t.Fatalf("unknown kind of snippet %q", s.kind)
 			}

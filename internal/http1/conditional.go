@@ -190,20 +190,24 @@ func daysIn(month time.Month, year int) int {
 }
 
 // AppendETag appends a strong entity-tag built from what fstat says about a
-// file: `"` inode "-" size "-" mtime in nanoseconds `"`, each in lowercase
+// file: `"` inode "-" size "-" ctime in nanoseconds `"`, each in lowercase
 // hex. It changes when the file is replaced (a new inode, as an editor's or
-// rsync's rename-into-place makes), resized, or written to or touched (a new
-// mtime). It is only as strong as the mtime is fine: two same-size writes
-// within one tick of the kernel's timestamp clock (a few milliseconds) give
-// one tag. Every server that derives tags from stat, nginx and Apache among
-// them, accepts that; hashing the content would be the alternative.
+// rsync's rename-into-place makes), resized, or changed at all: the ctime
+// (status change) moves to now on every write, chmod or utimes, and no call
+// can set it back — unlike the mtime, which `touch -d`, `cp -p` and
+// `rsync -t` restore, and a tag made from it would then match the old
+// content. It is only as strong as the ctime is fine: two same-size writes
+// within one tick of the kernel's coarse clock, with no stat between them,
+// give one tag (kernels from 6.13 stamp a write finely once the file has
+// been looked at since its last change; before that, always coarsely). A
+// file in the cache gets a hash of its bytes instead (static.Cache).
 //
 // Hex digits only, so the tag never holds the backslash RFC 9110 §8.8.3 warns
-// against. The mtime is counted with wrap-around, so a date outside the ±292
+// against. The time is counted with wrap-around, so a date outside the ±292
 // years that fit in int64 nanoseconds still gives a tag, only not a
 // meaningful number.
-func AppendETag(dst []byte, ino uint64, size int64, mtime time.Time) []byte {
-	ns := uint64(mtime.Unix())*1e9 + uint64(mtime.Nanosecond())
+func AppendETag(dst []byte, ino uint64, size int64, ctime time.Time) []byte {
+	ns := uint64(ctime.Unix())*1e9 + uint64(ctime.Nanosecond())
 	dst = append(dst, '"')
 	dst = strconv.AppendUint(dst, ino, 16)
 	dst = append(dst, '-')

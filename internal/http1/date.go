@@ -18,7 +18,7 @@ type Clock struct {
 // overwritten when a later call falls in another second.
 func (c *Clock) Date(now time.Time) []byte {
 	if sec := now.Unix(); !c.valid || sec != c.sec {
-		appendIMFFixdate(c.buf[:0], now)
+		AppendIMFFixdate(c.buf[:0], now)
 		c.sec, c.valid = sec, true
 	}
 	return c.buf[:]
@@ -29,11 +29,11 @@ var (
 	monthNames = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 )
 
-// appendIMFFixdate appends t in the one date format HTTP senders use, for
+// AppendIMFFixdate appends t in the one date format HTTP senders use, for
 // example "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 §5.6.7), always in UTC.
 // It is written out by hand because time.Format allocates. Years are
 // assumed to lie in 0000–9999.
-func appendIMFFixdate(dst []byte, t time.Time) []byte {
+func AppendIMFFixdate(dst []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	hour, minute, second := t.Clock()

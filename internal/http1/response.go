@@ -5,34 +5,68 @@ import (
 	"time"
 )
 
-// StatusText returns the reason phrase for the status codes rawserve sends,
-// or "" for any other code (RFC 9112 §4: the reason-phrase may be empty).
+// StatusText returns the reason phrase of a status code RFC 9110 §15
+// registers (and 103, 418, 429 and 451, which others do), or "" for any
+// other code (RFC 9112 §4: the reason-phrase may be empty). rawserve sends
+// a few of its own accord; -faults' status/{code} sends any.
 func StatusText(code int) string {
 	switch code {
 	case 100:
 		return "Continue"
+	case 103:
+		return "Early Hints"
 	case 200:
 		return "OK"
+	case 201:
+		return "Created"
+	case 202:
+		return "Accepted"
+	case 203:
+		return "Non-Authoritative Information"
 	case 204:
 		return "No Content"
+	case 205:
+		return "Reset Content"
 	case 206:
 		return "Partial Content"
+	case 300:
+		return "Multiple Choices"
 	case 301:
 		return "Moved Permanently"
 	case 302:
 		return "Found"
+	case 303:
+		return "See Other"
 	case 304:
 		return "Not Modified"
+	case 305:
+		return "Use Proxy"
+	case 307:
+		return "Temporary Redirect"
+	case 308:
+		return "Permanent Redirect"
 	case 400:
 		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 402:
+		return "Payment Required"
 	case 403:
 		return "Forbidden"
 	case 404:
 		return "Not Found"
 	case 405:
 		return "Method Not Allowed"
+	case 406:
+		return "Not Acceptable"
+	case 407:
+		return "Proxy Authentication Required"
 	case 408:
 		return "Request Timeout"
+	case 409:
+		return "Conflict"
+	case 410:
+		return "Gone"
 	case 411:
 		return "Length Required"
 	case 412:
@@ -41,18 +75,40 @@ func StatusText(code int) string {
 		return "Content Too Large"
 	case 414:
 		return "URI Too Long"
+	case 415:
+		return "Unsupported Media Type"
 	case 416:
 		return "Range Not Satisfiable"
 	case 417:
 		return "Expectation Failed"
+	case 418:
+		return "I'm a teapot"
+	case 421:
+		return "Misdirected Request"
+	case 422:
+		return "Unprocessable Content"
+	case 425:
+		return "Too Early"
+	case 426:
+		return "Upgrade Required"
+	case 428:
+		return "Precondition Required"
+	case 429:
+		return "Too Many Requests"
 	case 431:
 		return "Request Header Fields Too Large"
+	case 451:
+		return "Unavailable For Legal Reasons"
 	case 500:
 		return "Internal Server Error"
 	case 501:
 		return "Not Implemented"
+	case 502:
+		return "Bad Gateway"
 	case 503:
 		return "Service Unavailable"
+	case 504:
+		return "Gateway Timeout"
 	case 505:
 		return "HTTP Version Not Supported"
 	}
@@ -74,6 +130,9 @@ type Head struct {
 	Allow         string    // for 405 and OPTIONS
 	Location      string    // for redirects
 	LastModified  time.Time // omitted when zero; written as an IMF-fixdate
+	// LastModifiedText, when set, is LastModified already written
+	// (AppendIMFFixdate), for a head composed again and again.
+	LastModifiedText []byte
 
 	ETag         []byte // a whole entity-tag, quotes included, as AppendETag makes it
 	AcceptRanges bool   // write "Accept-Ranges: bytes" (RFC 9110 §14.3)
@@ -128,9 +187,14 @@ func AppendHead(dst []byte, h *Head, date []byte) []byte {
 		dst = strconv.AppendInt(dst, h.ContentLength, 10)
 		dst = append(dst, "\r\n"...)
 	}
-	if !h.LastModified.IsZero() {
+	switch {
+	case len(h.LastModifiedText) > 0:
 		dst = append(dst, "Last-Modified: "...)
-		dst = appendIMFFixdate(dst, h.LastModified)
+		dst = append(dst, h.LastModifiedText...)
+		dst = append(dst, "\r\n"...)
+	case !h.LastModified.IsZero():
+		dst = append(dst, "Last-Modified: "...)
+		dst = AppendIMFFixdate(dst, h.LastModified)
 		dst = append(dst, "\r\n"...)
 	}
 	dst = appendField(dst, "Location: ", h.Location)

@@ -78,10 +78,10 @@ func TestAppendHead(t *testing.T) {
 	}
 }
 
-// Reason phrases follow RFC 9110 §15, whose names for 413, 414 and 416 are
-// newer than those net/http uses.
+// Reason phrases follow RFC 9110 §15, whose names for 413, 414, 416 and
+// 422 are newer than those net/http uses.
 func TestStatusText(t *testing.T) {
-	renamed := map[int]string{413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable"}
+	renamed := map[int]string{413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable", 422: "Unprocessable Content"}
 	for _, code := range statusCodes {
 		want := renamed[code]
 		if want == "" {
@@ -96,7 +96,9 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
-var statusCodes = []int{100, 200, 204, 206, 301, 302, 304, 400, 403, 404, 405, 408, 411, 413, 414, 416, 417, 431, 500, 501, 503, 505}
+var statusCodes = []int{100, 103, 200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304, 305, 307, 308,
+	400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422,
+	425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505}
 
 // Every head AppendHead writes must read back in net/http as the response
 // it describes.

@@ -2,8 +2,8 @@
 // connection does with the bytes it receives — find each request head,
 // check it, read past its body, answer it, and decide whether the
 // connection may carry another — without a system call on the connection.
-// The serving models (internal/serve: serial, epoll) move the bytes and
-// wait; this package decides. Every model drives the same state machine,
+// The serving models (internal/serve: serial, epoll, uring) move the bytes
+// and wait; this package decides. Every model drives the same state machine,
 // whose main path is
 //
 //	accept4 → ReadHead → [ReadBody] → Write → [SendFile] ─┬→ ReadHead …  keep-alive
@@ -28,8 +28,18 @@
 //	Linger      read(2) and drop     Close: EOF, the linger time, or 256 KiB
 //	Close       close(2)
 //
+// With -faults, a response may misbehave on request (faults.go), and three
+// states more serve it:
+//
+//	Pause           nothing, until       Write, SendFile, CloseWrite, CheckSendQueue
+//	                Deadline: Expire
+//	CheckSendQueue  ioctl(SIOCOUTQ)      Pause: bytes are still queued; Reset
+//	Reset           SO_LINGER {1, 0},
+//	                close(2): RST
+//
 // What the core does not know is how the model waits: blocking in ppoll for
-// one connection, or in epoll_wait for many. That, whether pipelined answers
+// one connection, in epoll_wait for many, or in io_uring_enter for the
+// completions of many requests. That, whether pipelined answers
 // are gathered into one write (Model.Gather), and when a connection must give
 // way (WrapUp, Abandon), is all that differs between the models, and it is
 // all in internal/serve.
@@ -40,6 +50,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/faults"
 	"github.com/rawserve/rawserve/internal/http1"
 	"github.com/rawserve/rawserve/internal/sock"
 )
@@ -55,9 +66,15 @@ const (
 	CloseWrite              // shut down our sending side: FIN after the last response
 	Linger                  // read and drop what the client still sends, until its EOF
 	Close                   // close the descriptor
+
+	// With -faults only (faults.go).
+	Pause          // do nothing until Deadline: a delay, a drip's interval
+	CheckSendQueue // ask how many bytes the send queue holds (ioctl SIOCOUTQ): SendQueue
+	Reset          // close abortively: SO_LINGER {1, 0}, then close(2) sends RST
 )
 
-var stateNames = [...]string{"ReadHead", "ReadBody", "Write", "SendFile", "CloseWrite", "Linger", "Close"}
+var stateNames = [...]string{"ReadHead", "ReadBody", "Write", "SendFile", "CloseWrite", "Linger", "Close",
+	"Pause", "CheckSendQueue", "Reset"}
 
 func (s State) String() string { return stateNames[s] }
 
@@ -101,8 +118,20 @@ type Conn struct {
 	yieldGrace time.Duration // giving way to waiting clients (Yield): how long it may linger
 	drained    int           // bytes dropped while lingering
 
+	// -faults (faults.go): how the connection ends after a response that
+	// cuts it short, and the Pause it is in.
+	ending     ending
+	afterPause State
+	pauseEnd   time.Time
+	ackWait    time.Duration // the last wait for the send queue to empty
+	headEnd    int           // where the head of the response composed last ends in out
+
 	readDeadline, writeDeadline time.Time
-	peer                        []byte // the client's IP, formatted once
+	// now is when the bytes being answered arrived: the Date of the
+	// response, the moment the cache checks its copy at, the log's time —
+	// one reading of the clock for a batch of requests, not one each.
+	now  time.Time
+	peer []byte // the client's IP, formatted once
 }
 
 // input is a connection's unconsumed bytes and the request parsed from
@@ -137,6 +166,7 @@ type round struct {
 	quiet bool // leave it out of the access log (a health probe)
 	line  line
 	stats sock.ConnStats // the connection's counts when the head began
+	fault faultRun       // the misbehaviour of its response (-faults); zero: none
 }
 
 // How much output an event loop gathers before it writes: the responses to
@@ -168,6 +198,8 @@ func (c *Conn) Deadline() time.Time {
 		return c.readDeadline
 	case Write, SendFile:
 		return c.writeDeadline
+	case Pause:
+		return c.pauseEnd
 	}
 	return time.Time{}
 }
@@ -220,6 +252,9 @@ func (c *Conn) Received(n int, now time.Time) {
 		}
 	}
 	c.in.b = c.in.b[:len(c.in.b)+n]
+	if !c.srv.model.Batched {
+		c.srv.batch++
+	}
 	c.advance(now)
 }
 
@@ -240,8 +275,17 @@ func (c *Conn) EOF(now time.Time) {
 }
 
 // Output is the output to write in state Write: up to the file section
-// due next, if there is one.
-func (c *Conn) Output() []byte { return c.out[c.sent:c.outputEnd()] }
+// due next, if there is one — or, for a misbehaving response, up to where
+// it pauses or is cut.
+func (c *Conn) Output() []byte {
+	end := c.outputEnd()
+	if f := &c.r.fault; f.on {
+		if room := int64(end - c.sent - f.headLeft); f.allowed() < room {
+			end = c.sent + f.headLeft + int(f.allowed())
+		}
+	}
+	return c.out[c.sent:end]
+}
 
 func (c *Conn) outputEnd() int {
 	if c.file != nil {
@@ -255,8 +299,21 @@ func (c *Conn) Wrote(n int, now time.Time) {
 	if from, to := max(c.sent, c.bodyAt), c.sent+n; c.more != nil && to > from {
 		c.r.line.bytes += int64(to - from) // a multipart body's part heads
 	}
+	f := &c.r.fault
+	if f.on {
+		f.wroteOut(n)
+	}
 	if c.sent += n; c.sent < c.outputEnd() {
+		if f.on {
+			c.holdBack(now)
+		}
 		return // the rest waits for room in the send buffer
+	}
+	if f.genLeft > 0 {
+		c.out, c.sent = c.out[:0], 0 // the next chunk of bytes/{n}, in the same buffer
+		c.makeStream()
+		c.holdBack(now)
+		return
 	}
 	if c.sent == len(c.out) {
 		c.srv.putOut(c.out)
@@ -264,7 +321,13 @@ func (c *Conn) Wrote(n int, now time.Time) {
 	}
 	if c.file != nil {
 		c.state = SendFile
+		if f.on {
+			c.holdBack(now)
+		}
 		return
+	}
+	if f.on {
+		c.endRound(now) // a misbehaving response is logged once it is out
 	}
 	c.resume(now)
 }
@@ -272,7 +335,11 @@ func (c *Conn) Wrote(n int, now time.Time) {
 // File is the section to send in state SendFile: the file, the offset to
 // send from and the bytes left.
 func (c *Conn) File() (f *sock.File, off, n int64) {
-	return c.file, c.section.off, c.section.n
+	n = c.section.n
+	if c.r.fault.on {
+		n = min(n, c.r.fault.allowed()) // a drip's piece, or up to the cut
+	}
+	return c.file, c.section.off, n
 }
 
 // SentFile says that n more bytes of File went to the kernel.
@@ -280,13 +347,23 @@ func (c *Conn) SentFile(n int, now time.Time) {
 	c.section.off += int64(n)
 	c.section.n -= int64(n)
 	c.r.line.bytes += int64(n)
+	f := &c.r.fault
+	if f.on {
+		f.spend(int64(n))
+	}
 	if c.section.n > 0 {
+		if f.on {
+			c.holdBack(now)
+		}
 		return
 	}
 	if c.more != nil && c.more.next < len(c.more.list) {
 		c.section = c.more.list[c.more.next] // and before it, the next part's head
 		c.more.next++
 		c.state = Write
+		if f.on {
+			c.holdBack(now)
+		}
 		return
 	}
 	// What is left of the output, the end of a multipart body, is counted
@@ -320,6 +397,9 @@ func (c *Conn) ShutDown(err error, now time.Time) {
 		c.Fail(err) // ENOTCONN: the peer has reset the connection already
 		return
 	}
+	if c.r.fault.on {
+		c.logFault(now) // close-before-response: no response, and this is its end
+	}
 	c.putInput()
 	c.state = Linger
 	linger := c.srv.cfg.Linger
@@ -342,6 +422,8 @@ func (c *Conn) Expire(now time.Time) {
 		c.reject(408, now)
 	case Linger:
 		c.state = Close
+	case Pause:
+		c.endPause(now)
 	default:
 		c.state = Close // Write, SendFile: the client does not read
 	}
@@ -361,7 +443,8 @@ func (c *Conn) Fail(err error) {
 // are answered with Connection: close.
 func (c *Conn) WrapUp() {
 	c.wrapUp = true
-	if c.state == ReadHead && c.out == nil && (c.in == nil || len(c.in.b) == 0) {
+	if c.state == ReadHead && c.out == nil && (c.in == nil || len(c.in.b) == 0) ||
+		c.state == Linger && c.r.fault.on { // a hang (-faults): nothing is owed
 		c.state = Close
 	}
 }
@@ -414,6 +497,8 @@ func (c *Conn) Closed(now time.Time) {
 	if c.file != nil {
 		c.dropFile()
 		c.logRound(now)
+	} else if c.r.fault.on {
+		c.logFault(now) // a hang, a reset, a response cut short by the client or the write timeout
 	}
 	c.putInput()
 	if c.out != nil {
@@ -470,6 +555,11 @@ func (c *Conn) readHead(now time.Time) bool {
 		return c.partial(now)
 	}
 	c.scanned = 0
+	if c.out != nil && err == nil && c.srv.cfg.Faults && faults.Requested(c.in.req.Path) {
+		// A misbehaving response does not share a write with the answers
+		// gathered before it: they go out first, and it is parsed again.
+		return false
+	}
 	if err != nil {
 		var perr *http1.Error
 		status := 400
@@ -584,6 +674,10 @@ func (c *Conn) readBody(now time.Time) bool {
 // response before it looks at the next request.
 func (c *Conn) answer(now time.Time) {
 	c.startOutput(now)
+	if c.srv.cfg.Faults && faults.Requested(c.in.req.Path) {
+		c.answerFault(now)
+		return
+	}
 	if !c.compose() {
 		c.closeAfter = true // and the response says Connection: close
 	}
@@ -613,6 +707,7 @@ func (c *Conn) reject(status int, now time.Time) {
 // startOutput readies out for a response: a buffer from the pool, and the
 // write timeout, counted from the first byte of output that waits.
 func (c *Conn) startOutput(now time.Time) {
+	c.now = now // the response is composed as of this moment
 	if c.out == nil {
 		c.out = c.srv.getOut()
 		c.writeDeadline = now.Add(c.srv.cfg.WriteTimeout)
@@ -663,6 +758,14 @@ func (c *Conn) resume(now time.Time) {
 // RFC 1122, 4.2.2.13). A refused request is always closed politely: the
 // client is most likely still sending the body we will not read.
 func (c *Conn) finish() {
+	switch c.ending {
+	case endFIN: // truncate, close-before-response: always the polite close
+		c.state = CloseWrite
+		return
+	case endRST: // reset: once the send queue is empty (SendQueue)
+		c.state = CheckSendQueue
+		return
+	}
 	if c.eof || (!c.refused && !c.unread && (c.in == nil || len(c.in.b) == 0)) {
 		c.state = Close
 		return
@@ -678,7 +781,11 @@ func (c *Conn) newRound(now time.Time) {
 }
 
 func (c *Conn) logRound(now time.Time) {
+	c.srv.answered++
 	c.r.line.finish = now
+	if c.r.fault.on {
+		c.r.line.bytes = c.r.fault.sent // what went out, however it ended
+	}
 	if !c.r.quiet {
 		c.srv.log.add(&c.r.line)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,9 +26,19 @@ import (
 
 // drive plays a model: it feeds input in pieces whose sizes come from cuts,
 // lets each write take as much as cuts allows, "sends" file bodies, and
-// sends EOF once the input is used up. It returns everything written, and
-// checks the state machine's contract at every step.
+// sends EOF once the input is used up; a fault's pause moves its clock on.
+// It returns everything written, and checks the state machine's contract at
+// every step.
 func drive(t *testing.T, srv *Server, input, cuts []byte) []byte {
+	t.Helper()
+	out, _ := driveConn(t, srv, input, cuts)
+	return out
+}
+
+// driveConn is drive, and returns what the model did too, a line a step
+// for the steps a fault shapes: "write 232", "sendfile 1000", "pause 50ms",
+// "shutdown", "close" or "reset".
+func driveConn(t *testing.T, srv *Server, input, cuts []byte) (out []byte, steps []string) {
 	t.Helper()
 	var c Conn
 	sc := &sock.Conn{Peer: sock.Addr{Port: 40000}, Accept: sock.AcceptInfo{Time: time.Now()}}
@@ -41,13 +52,12 @@ func drive(t *testing.T, srv *Server, input, cuts []byte) []byte {
 		cuts = cuts[1:]
 		return n
 	}
-	var out []byte
 	eof := false
 	for step := 0; ; step++ {
 		if step > 100000 {
 			t.Fatalf("no end after %d steps, in state %v", step, c.State())
 		}
-		if st := c.State(); st != Close && st != CloseWrite && c.Deadline().IsZero() {
+		if st := c.State(); st != Close && st != CloseWrite && st != CheckSendQueue && st != Reset && c.Deadline().IsZero() {
 			t.Fatalf("state %v has no deadline", st)
 		}
 		switch c.State() {
@@ -74,6 +84,7 @@ func drive(t *testing.T, srv *Server, input, cuts []byte) []byte {
 			}
 			n := next(len(o))
 			out = append(out, o[:n]...)
+			steps = append(steps, fmt.Sprint("write ", n))
 			c.Wrote(n, now)
 		case SendFile:
 			f, off, n := c.File()
@@ -83,15 +94,27 @@ func drive(t *testing.T, srv *Server, input, cuts []byte) []byte {
 			}
 			k := next(int(n))
 			out = append(out, b[:k]...)
+			steps = append(steps, fmt.Sprint("sendfile ", k))
 			c.SentFile(k, now)
 		case CloseWrite:
+			steps = append(steps, "shutdown")
 			c.ShutDown(nil, now)
-		case Close:
+		case Close, Reset:
+			steps = append(steps, strings.ToLower(c.State().String()))
 			c.Closed(now)
 			if c.in != nil || c.out != nil || c.file != nil || c.more != nil {
 				t.Fatal("closed, and still holding a buffer or a file")
 			}
-			return out
+			return out, steps
+		case Pause: // the clock moves on to its end
+			if !c.Deadline().After(now) {
+				t.Fatalf("a pause that ends at %v, not after now (%v)", c.Deadline(), now)
+			}
+			steps = append(steps, fmt.Sprint("pause ", c.Deadline().Sub(now)))
+			now = c.Deadline()
+			c.Expire(now)
+		case CheckSendQueue: // the client's kernel has acknowledged everything
+			c.SendQueue(0, nil, now)
 		}
 	}
 }

@@ -41,12 +41,12 @@ func TestByterangesBody(t *testing.T) {
 	in := "GET /f.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=-10,0-9,100-5000,5001-5001\r\n\r\n" +
 		"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 	cutSets := [][]byte{nil, {0, 1, 2, 3, 200, 17, 5, 99, 250}, bytes.Repeat([]byte{0}, 500)}
-	for _, cache := range []time.Duration{0, time.Hour} {
+	for _, cache := range []int64{0, static.DefaultCacheBytes} {
 		for _, gather := range []bool{false, true} {
 			for i, cuts := range cutSets {
 				t.Run(fmt.Sprintf("cache=%v/gather=%v/cuts%d", cache > 0, gather, i), func(t *testing.T) {
 					var log bytes.Buffer
-					srv := NewServer(Config{Dir: d, FileCache: cache, AccessLog: &log, ErrorLog: io.Discard},
+					srv := NewServer(Config{Dir: d, FileCacheSize: cache, AccessLog: &log, ErrorLog: io.Discard},
 						Model{Name: "test", Gather: gather})
 					if cache > 0 {
 						drive(t, srv, []byte(get("/f.bin")), nil) // into the cache

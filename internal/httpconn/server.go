@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/faults"
 	"github.com/rawserve/rawserve/internal/http1"
 	"github.com/rawserve/rawserve/internal/page"
 	"github.com/rawserve/rawserve/internal/static"
@@ -37,11 +38,23 @@ type Config struct {
 	MaxBody int64
 
 	Dir *static.Dir // files to serve; nil serves the embedded page
-	// FileCache, if positive, keeps small files of Dir in memory and checks
-	// each again on disk once its entry is this old (see static.Cache).
-	FileCache  time.Duration
-	AccessLog  io.Writer // nil: no access log
-	LogHealthz bool      // log /healthz requests too (probes are noise by default)
+	// FileCacheSize bounds the memory of the cache that keeps small files
+	// of Dir, each checked on disk before it is served (see static.Cache);
+	// 0: no cache. FileCacheTrust, if positive, lets a copy be served
+	// unchecked that long after its last check (stale meanwhile).
+	FileCacheSize  int64
+	FileCacheTrust time.Duration
+	AccessLog      io.Writer // nil: no access log
+	LogHealthz     bool      // log /healthz requests too (probes are noise by default)
+	// Faults serves the misbehaviour that requests under /_faults/ ask for
+	// (see faults.go and package faults): off, those paths are served as
+	// any other, and cost nothing. FaultMaxDelay bounds what a fault may
+	// hold a response back, its delay and pauses together (never more than
+	// the write timeout, which bounds the whole response); FaultHang bounds
+	// a hang (default: the idle timeout).
+	Faults        bool
+	FaultMaxDelay time.Duration
+	FaultHang     time.Duration
 	// Story, if set, holds the narration of the system calls made for the
 	// connection being served, for the demo page to show (see page.Story).
 	Story    *page.Story
@@ -55,6 +68,7 @@ const (
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultLinger        = 500 * time.Millisecond
 	DefaultMaxBody       = 64 << 10
+	DefaultFaultMaxDelay = time.Minute
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -71,6 +85,12 @@ func (c Config) WithDefaults() Config {
 	if c.Linger <= 0 {
 		c.Linger = DefaultLinger
 	}
+	if c.FaultMaxDelay <= 0 {
+		c.FaultMaxDelay = DefaultFaultMaxDelay
+	}
+	if c.FaultHang <= 0 {
+		c.FaultHang = c.IdleTimeout
+	}
 	c.Limits = c.Limits.WithDefaults()
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
@@ -83,14 +103,22 @@ func (c Config) WithDefaults() Config {
 
 // Model is what a serving model tells the core about itself.
 type Model struct {
-	Name     string // "serial" or "epoll", for the demo page
-	Wait     string // how it waits: "poll", "spin" or "epoll"
+	Name     string // "serial", "epoll" or "uring", for the demo page
+	Wait     string // how it waits: "poll", "spin", "epoll" or "io_uring"
 	ListenFD int    // its listener, for the demo page
 	// Gather lets a connection answer every whole request it has buffered
 	// (pipelining) before the output is written, so one write(2) carries
 	// them all. The serial model writes each response before the next
 	// request is looked at: one request, one response, one write.
 	Gather bool
+	// Batched says the model hands the core what arrived for many
+	// connections at once, and says when each batch begins (NewBatch):
+	// the uring model reaps the completions of one io_uring_enter, all of
+	// which arrived before the first is looked at. A cached file is then
+	// validated once per batch, not once per read: a check made after the
+	// batch began is made after each of its requests arrived, which is all
+	// freshness asks. Otherwise each read(2) is a batch of its own.
+	Batched bool
 }
 
 // Server is what the connections of one serving loop share: the
@@ -113,20 +141,33 @@ type Server struct {
 	scratch []byte // where a lingering close drains to
 	body    []byte // the rendered page, or an error's one line
 	etag    []byte // the served file's entity-tag
+	// batch counts the reads that brought requests in (or, for a Batched
+	// model, its batches): the requests of one arrived together, and a
+	// cached file is validated once for them.
+	batch    uint64
+	answered uint64 // requests answered (or refused), for Answered
 }
 
 // NewServer returns the shared state of one serving loop.
 func NewServer(cfg Config, m Model) *Server {
 	cfg = cfg.WithDefaults()
 	s := &Server{cfg: cfg, model: m, gather: m.Gather, scratch: make([]byte, inputSize(&cfg))}
-	if cfg.Dir != nil && cfg.FileCache > 0 {
-		s.cache = static.NewCache(cfg.FileCache)
+	if cfg.Dir != nil && cfg.FileCacheSize > 0 {
+		s.cache = static.NewCache(cfg.Dir, cfg.FileCacheSize, cfg.FileCacheTrust)
 	}
 	if cfg.AccessLog != nil {
 		s.log = newAccessLog(cfg.AccessLog)
 	}
 	return s
 }
+
+// Answered is how many requests the loop's connections have answered,
+// refusals included.
+func (s *Server) Answered() uint64 { return s.answered }
+
+// NewBatch says that a Batched model begins a batch: what it hands the
+// core from now on all arrived before this moment.
+func (s *Server) NewBatch() { s.batch++ }
 
 // LogPending is when the oldest access-log line still buffered was added;
 // zero when none is. A model flushes the log once it has been quiet for a
@@ -261,6 +302,11 @@ func (s *Server) putSections(l *sections) {
 //
 //	127.0.0.1 - - [24/Nov/2026:05:23:09 +0000] "GET / HTTP/1.1" 200 1234 0.000118
 //
+// and, for a request under /_faults/ (-faults), the faults' names, with "-"
+// for the status when no response was sent:
+//
+//	127.0.0.1 - - [24/Nov/2026:05:23:09 +0000] "GET /_faults/reset HTTP/1.1" - 0 0.000210 fault=reset
+//
 // Writing each line at once would add a write(2) to every request. Lines are
 // written when 4 KiB have gathered, when the server goes quiet (the model
 // calls Server.FlushLog after sock.IdleDelay of waiting), and at shutdown — so
@@ -286,9 +332,10 @@ type line struct {
 	method        []byte // nil when the request could not be parsed
 	target        []byte
 	minor         int
-	status        int
+	status        int // 0: no response was sent
 	bytes         int64
 	start, finish time.Time
+	fault         faults.Kind // -faults: the faults it asked for
 }
 
 // add appends one line (none when there is no log). Method and target are
@@ -315,11 +362,18 @@ func (l *accessLog) add(e *line) {
 		b = append(b, byte('0'+e.minor))
 		b = append(b, `" `...)
 	}
-	b = strconv.AppendInt(b, int64(e.status), 10)
+	if e.status == 0 {
+		b = append(b, '-') // a fault that sends no response
+	} else {
+		b = strconv.AppendInt(b, int64(e.status), 10)
+	}
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, e.bytes, 10)
 	b = append(b, ' ')
 	b = strconv.AppendFloat(b, e.finish.Sub(e.start).Seconds(), 'f', 6, 64)
+	if e.fault != 0 {
+		b = e.fault.AppendNames(append(b, " fault="...))
+	}
 	l.buf = append(b, '\n')
 	if len(l.buf) >= logFlushAt {
 		l.flush()

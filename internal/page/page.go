@@ -19,7 +19,7 @@ type Info struct {
 	ListenerPort   int
 	FD, ListenFD   int
 	Wait           string // the wait strategy: poll or spin
-	Model          string // serial or epoll
+	Model          string // serial, epoll or uring
 
 	AcceptCalls, AcceptEAGAINs, AcceptWaits int // how the connection was accepted
 
@@ -61,10 +61,13 @@ func (in *Info) appendField(dst []byte, name string) []byte {
 	case "wait":
 		return AppendEscaped(dst, in.Wait)
 	case "model":
-		if in.Model != "epoll" {
-			return dst
+		switch in.Model {
+		case "epoll":
+			return append(dst, epollNote...)
+		case "uring":
+			return append(dst, uringNote...)
 		}
-		return append(dst, epollNote...)
+		return dst
 	case "accept.calls":
 		return strconv.AppendInt(dst, int64(in.AcceptCalls), 10)
 	case "accept.eagains":
@@ -85,19 +88,29 @@ func (in *Info) appendField(dst []byte, name string) []byte {
 		if in.Story == nil {
 			return append(dst, "<p>(No narration was kept for this connection.)</p>\n"...)
 		}
-		return in.Story.appendHTML(dst)
+		return in.Story.appendHTML(dst, in.FD)
 	}
 	return append(dst, "{{?"+name+"}}"...)
 }
 
 // epollNote replaces nothing: it is added to the page when the epoll model
 // served it, because the steps below it tell the serial model's story.
-const epollNote = `<p><b>This server is running the epoll model</b> (<code>-model epoll</code>): one thread serves
-many connections at once. It learns that the listener has a connection queued, or that your socket has bytes to read
-or room to write, from one <code>epoll_pwait</code> that watches every connection; it never sleeps on one of them.
-The calls of all connections interleave, so no per-connection story is kept (run with <code>-trace</code> to see
-them all). The steps below are the serial model's; the <code>accept4</code>, <code>read</code> and <code>write</code>
-are the same, the waiting is not. See <a href="https://github.com/rawserve/rawserve/blob/main/docs/models.md">docs/models.md</a>.</p>
+const epollNote = `<p><b>This server is running the epoll model</b> (<code>-model epoll</code>): each of its loops
+serves many connections at once, on a thread of its own. It learns that the listener has a connection queued, or that
+your socket has bytes to read or room to write, from one <code>epoll_pwait</code> that watches every connection of the
+loop; it never sleeps on one of them. The calls below are picked from a journal of every connection's calls: yours, and
+the waits that reported your connection. The steps after them are the serial model's; the <code>accept4</code>,
+<code>read</code> and <code>write</code> are the same, the waiting is not. See <a href="/docs/models.md#the-epoll-model">docs/models.md, “The epoll model”</a>.</p>
+`
+
+// uringNote is the uring model's, as epollNote is the epoll model's.
+const uringNote = `<p><b>This server is running the uring model</b> (<code>-model uring</code>): each of its loops
+serves many connections at once, on a thread of its own, and makes almost no system calls. It writes each step — accept,
+receive, send, close — as a request into a ring it shares with the kernel, and one <code>io_uring_enter</code> hands the
+kernel a batch of them and waits for completions, which come back in a second ring. strace sees only the
+<code>io_uring_enter</code>; the narration below shows the requests (→ sqe) and completions (← cqe) too, picked from a
+journal of every connection's: yours, and the calls that carried them. The steps after them are the serial model's:
+there, each is a system call of its own. See <a href="/docs/models.md#the-uring-model">docs/models.md, “The uring model”</a>.</p>
 `
 
 // AppendEscaped appends s with the five HTML-special characters escaped,

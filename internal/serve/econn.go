@@ -2,7 +2,6 @@ package serve
 
 import (
 	"io"
-	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
 	"github.com/rawserve/rawserve/internal/sock"
@@ -15,9 +14,10 @@ import (
 // connections.
 //
 // Its state is the core's (httpconn.State: ReadHead, ReadBody, Write,
-// SendFile, CloseWrite, Linger, Close), and drive switches on it: each state
-// is one system call — read, write, sendfile, shutdown, close — made without
-// waiting. A step that finds the kernel not ready (EAGAIN, or a short read
+// SendFile, CloseWrite, Linger, Close; with -faults, Pause, CheckSendQueue,
+// Reset), and drive switches on it: each state is one system call — read,
+// write, sendfile, shutdown, close; ioctl, setsockopt — made without
+// waiting, or, for Pause, none: the connection waits for its deadline. A step that finds the kernel not ready (EAGAIN, or a short read
 // or write: epoll(7) says the next change will come as an edge) returns
 // false, and the connection waits for its next edge or its deadline in the
 // loop's timer heap, whichever comes first.
@@ -30,8 +30,7 @@ type econn struct {
 	writable bool // the send buffer may have room
 	rdhup    bool // epoll said the client shut down its side: once the queue is read, EOF
 
-	deadline time.Time // the one the timer heap holds
-	hidx     int       // index in the timer heap; -1: not in it
+	timer // its place in the loop's timer heap
 }
 
 // ready records what an event reported. EPOLLHUP and EPOLLERR make both
@@ -67,9 +66,16 @@ func (lp *loop) drive(c *econn) {
 		case httpconn.CloseWrite:
 			c.http.ShutDown(c.conn.CloseWrite(), lp.now)
 			ok = true
-		case httpconn.Close:
+		case httpconn.Close, httpconn.Reset:
 			lp.close(c)
 			return
+		// -faults only (httpconn/faults.go).
+		case httpconn.Pause:
+			ok = false // until its deadline, in the timer heap: the loop serves the others
+		case httpconn.CheckSendQueue:
+			n, err := c.conn.SendQueue()
+			c.http.SendQueue(n, err, lp.now)
+			ok = true
 		}
 		if !ok {
 			lp.timers.set(c, c.http.Deadline())

@@ -56,6 +56,7 @@ const (
 // and stop too).
 func Epoll(ls []*sock.Listener, w *sock.Waker, cfg Config) error {
 	loops := make([]*loop, 0, len(ls))
+	cfg.FileCacheSize /= int64(len(ls)) // each loop keeps a cache of its own: the bound is for them all
 	for i, l := range ls {
 		lp, err := newLoop(l, w, cfg, share(cfg.MaxConns, len(ls), i))
 		if err != nil {
@@ -66,18 +67,15 @@ func Epoll(ls []*sock.Listener, w *sock.Waker, cfg Config) error {
 		}
 		loops = append(loops, lp)
 	}
-	errs := make(chan error, len(loops))
+	runs := make([]func() error, len(loops))
+	for i, lp := range loops {
+		runs[i] = lp.run
+	}
+	err := runLoops(w, runs)
 	for _, lp := range loops {
-		go func() { errs <- lp.run() }()
+		cfg.tally(lp.srv)
 	}
-	var first error
-	for range loops {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-			w.Wake() // one loop cannot go on: stop the others
-		}
-	}
-	return first
+	return err
 }
 
 // share is loop i's part of a limit of max connections over n loops (0:
@@ -106,7 +104,7 @@ type loop struct {
 	open     int      // connections open
 	maxConns int      // 0: no limit
 	gen      int32
-	timers   timerHeap
+	timers   timerHeap[*econn]
 	free     []*econn  // connection records to reuse, at most maxFree
 	shed     bool      // records were let go: the free list was full
 	sweep    time.Time // when to give memory back to the kernel (zero: none to give)
@@ -133,7 +131,6 @@ func newLoop(l *sock.Listener, w *sock.Waker, cfg Config, maxConns int) (*loop, 
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
-	cfg.Story = nil // the calls of many connections interleave: no one story
 	srv := httpconn.NewServer(cfg.Config, httpconn.Model{Name: "epoll", Wait: "epoll", ListenFD: l.FD(), Gather: true})
 	ep, err := sock.NewEpoll(maxEvents)
 	if err != nil {
@@ -206,8 +203,8 @@ func (lp *loop) run() error {
 }
 
 // timeout is how long the next epoll_wait may sleep: until the nearest
-// deadline, or for ever (-1) when nothing has one. An idle server makes no
-// system calls at all.
+// deadline, or for ever (-1) when nothing has one. An idle loop makes no
+// system calls at all (the Go runtime's monitor still wakes once a minute).
 func (lp *loop) timeout() time.Duration {
 	var next time.Time
 	earliest := func(t time.Time) {
@@ -330,9 +327,7 @@ func (lp *loop) expire() {
 		lp.closeAll()
 		return
 	}
-	for len(lp.timers) > 0 && !lp.now.Before(lp.timers[0].deadline) {
-		c := lp.timers[0]
-		lp.timers.remove(c)
+	for c, ok := lp.timers.due(lp.now); ok; c, ok = lp.timers.due(lp.now) {
 		c.http.Expire(lp.now)
 		lp.drive(c)
 	}
@@ -349,12 +344,18 @@ func (lp *loop) closeAll() {
 	}
 }
 
-// close closes a connection with close(2) and gives its record back. (The
-// polite part of a close, when there is one, came before: CloseWrite and
-// Linger.)
+// close closes a connection with close(2) — abortively, with RST, in state
+// Reset (-faults) — and gives its record back. (The polite part of a close,
+// when there is one, came before: CloseWrite and Linger.)
 func (lp *loop) close(c *econn) {
 	fd := c.conn.FD()
-	if err := c.conn.Abort(); err != nil {
+	var err error
+	if c.http.State() == httpconn.Reset {
+		err = c.conn.Reset() // -faults: RST
+	} else {
+		err = c.conn.Abort()
+	}
+	if err != nil {
 		lp.srv.Errorf("%v", err)
 	}
 	c.http.Closed(lp.now)
@@ -378,86 +379,5 @@ func (lp *loop) newConn() *econn {
 		lp.free = lp.free[:n-1]
 		return c
 	}
-	return &econn{hidx: -1}
-}
-
-// timerHeap is a min-heap of connections by deadline: the loop's next
-// epoll_wait sleeps until the earliest, and there is no periodic tick.
-// Setting a deadline is O(log n); each connection has at most one entry.
-type timerHeap []*econn
-
-// set gives c the deadline t (zero: none), adding, moving or removing its
-// entry.
-func (h *timerHeap) set(c *econn, t time.Time) {
-	if t.IsZero() {
-		h.remove(c)
-		return
-	}
-	if c.hidx >= 0 {
-		if c.deadline.Equal(t) {
-			return
-		}
-		earlier := t.Before(c.deadline)
-		c.deadline = t
-		if earlier {
-			h.up(c.hidx)
-		} else {
-			h.down(c.hidx)
-		}
-		return
-	}
-	c.deadline = t
-	c.hidx = len(*h)
-	*h = append(*h, c)
-	h.up(c.hidx)
-}
-
-func (h *timerHeap) remove(c *econn) {
-	i := c.hidx
-	if i < 0 {
-		return
-	}
-	last := len(*h) - 1
-	h.swap(i, last)
-	(*h)[last] = nil
-	*h = (*h)[:last]
-	c.hidx = -1
-	if i < last {
-		h.down(i)
-		h.up(i)
-	}
-}
-
-func (h timerHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
-}
-
-func (h timerHeap) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h[i].deadline.Before(h[p].deadline) {
-			return
-		}
-		h.swap(i, p)
-		i = p
-	}
-}
-
-func (h timerHeap) down(i int) {
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && h[r].deadline.Before(h[l].deadline) {
-			m = r
-		}
-		if !h[m].deadline.Before(h[i].deadline) {
-			return
-		}
-		h.swap(i, m)
-		i = m
-	}
+	return &econn{timer: timer{hidx: -1}}
 }

@@ -99,11 +99,13 @@ func gather(t *testing.T, what string, errs <-chan error, n int) {
 // 1,000 clients connected at once, each making three requests on its
 // kept-alive connection — files whose contents name them, and /healthz —
 // all answered right.
-func TestEpollThousandConns(t *testing.T) {
+func TestEpollThousandConns(t *testing.T) { forEachLoop(t, testEpollThousandConns) }
+
+func testEpollThousandConns(t *testing.T, m model) {
 	const n = 1000
 	needFDs(t, 2*n+100)
 	root, files := fileTree(t, 64)
-	ts := epollModel.start(t, settings{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
+	ts := m.start(t, settings{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
 
 	// Every request finds 999 other connections open.
 	allAtOnce(t, "keep-alive client", ts.addr, n, func(i int, c *client) error {
@@ -128,10 +130,12 @@ func TestEpollThousandConns(t *testing.T) {
 // 5,000 idle kept-alive connections cost the loop nothing it must wait
 // for: a new client is answered at once, and the idle ones are still
 // there afterwards.
-func TestEpollIdleConnsDoNotBlock(t *testing.T) {
+func TestEpollIdleConnsDoNotBlock(t *testing.T) { forEachLoop(t, testEpollIdleConnsDoNotBlock) }
+
+func testEpollIdleConnsDoNotBlock(t *testing.T, m model) {
 	const n = 5000
 	needFDs(t, 2*n+100)
-	ts := epollModel.start(t, settings{HeaderTimeout: 10 * time.Second})
+	ts := m.start(t, settings{HeaderTimeout: 10 * time.Second})
 
 	conns := openKeptAlive(t, ts.addr, n)
 	if t.Failed() {
@@ -168,7 +172,9 @@ func TestEpollIdleConnsDoNotBlock(t *testing.T) {
 // Pipelined requests on many connections at once come back in order on
 // each: files (sent with sendfile, one of them larger than a socket
 // buffer), in-memory answers and a 404, then the close the last asked for.
-func TestEpollPipelinedManyConns(t *testing.T) {
+func TestEpollPipelinedManyConns(t *testing.T) { forEachLoop(t, testEpollPipelinedManyConns) }
+
+func testEpollPipelinedManyConns(t *testing.T, m model) {
 	const conns, depth = 200, 16
 	needFDs(t, 2*conns+100)
 	root, files := fileTree(t, 64)
@@ -177,7 +183,7 @@ func TestEpollPipelinedManyConns(t *testing.T) {
 		t.Fatal(err)
 	}
 	files["/big"] = string(big)
-	ts := epollModel.start(t, settings{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
+	ts := m.start(t, settings{Dir: openDir(t, root), HeaderTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second})
 
 	type want struct {
 		path   string
@@ -234,11 +240,13 @@ func TestEpollPipelinedManyConns(t *testing.T) {
 // -loops 2: two loops, each with its own SO_REUSEPORT listener; the
 // kernel spreads 200 connections over both. The narration names the
 // listener each accept4 was made on.
-func TestEpollLoopsSpread(t *testing.T) {
+func TestEpollLoopsSpread(t *testing.T) { forEachLoop(t, testEpollLoopsSpread) }
+
+func testEpollLoopsSpread(t *testing.T, m model) {
 	const n = 200
 	needFDs(t, 2*n+100)
 	trace := narrate(t)
-	ts := startEpoll(t, settings{HeaderTimeout: 10 * time.Second}, 2)
+	ts := m.loops(t, settings{HeaderTimeout: 10 * time.Second}, 2)
 	conns := openKeptAlive(t, ts.addr, n)
 	if t.Failed() {
 		return

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rawserve/rawserve/internal/static"
 )
 
 // FuzzEpollConn sends arbitrary bytes to the epoll model over a real
@@ -16,7 +18,13 @@ import (
 // (The parser has its own fuzz targets in internal/http1; this one is about
 // the connection's states around it: heads split anywhere, bodies, pipelines,
 // EOF at every point.)
-func FuzzEpollConn(f *testing.F) {
+func FuzzEpollConn(f *testing.F) { fuzzLoopConn(f, epollModel) }
+
+// FuzzUringConn is FuzzEpollConn for the uring model, with the same seed
+// corpus (testdata/fuzz/FuzzUringConn links to FuzzEpollConn's).
+func FuzzUringConn(f *testing.F) { fuzzLoopConn(f, uringModel) }
+
+func fuzzLoopConn(f *testing.F, m model) {
 	// The seed corpus is in testdata/fuzz/FuzzEpollConn: requests whole,
 	// pipelined, with bodies (length, chunked, 100-continue), cut short,
 	// malformed and oversized, each sent whole and in 2-byte pieces with a
@@ -27,10 +35,10 @@ func FuzzEpollConn(f *testing.F) {
 	// One server for every input, as in life: an input that breaks the
 	// loop breaks it for the inputs after it too. (A server per input would
 	// also run the machine out of ports in a long fuzzing run.)
-	ts := epollModel.start(f, settings{
+	ts := m.start(f, settings{
 		HeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond,
 		WriteTimeout: 500 * time.Millisecond, Linger: 100 * time.Millisecond,
-		Dir: openDir(f, root), FileCache: time.Hour,
+		Dir: openDir(f, root), FileCache: static.DefaultCacheBytes,
 	})
 	f.Fuzz(func(t *testing.T, data []byte, split uint8, halfClose bool) {
 		c := ts.dial(t)
@@ -55,6 +63,7 @@ func FuzzEpollConn(f *testing.F) {
 
 		// The loop still serves a well-behaved client.
 		h := ts.dial(t)
+		h.SetDeadline(time.Now().Add(5 * time.Second))
 		io.WriteString(h, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 		b, err := io.ReadAll(h)
 		if err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 200 OK\r\n") {

@@ -54,12 +54,37 @@ func needFDs(t *testing.T, n int) {
 // edge-triggered, but a loop that retried at every wake-up, or kept the
 // listener level-triggered, would — and must serve the queued client once
 // one of its connections closes.
-func TestEpollEMFILE(t *testing.T) {
+func TestEpollEMFILE(t *testing.T) { forEachLoop(t, testEpollEMFILE) }
+
+func testEpollEMFILE(t *testing.T, m model) {
 	// Narration from the start: turned off after the server has stopped
 	// (cleanups run last-in, first-out), not while its loop is in
 	// epoll_wait — SetTrace(nil) would wait a second for that call.
 	trace := narrate(t)
-	ts := epollModel.start(t, settings{HeaderTimeout: 10 * time.Second})
+	// A socket an earlier test dropped without closing is closed by its
+	// finalizer when the garbage collector gets to it: that would free a
+	// descriptor in the middle of this test. Let it happen now.
+	runtime.GC()
+	runtime.GC()
+	time.Sleep(20 * time.Millisecond)
+	// The limit is lowered before the server starts, with room for what
+	// it and the test's clients need: an io_uring accept takes the limit
+	// when it is armed, not when it accepts, and the uring model arms one
+	// accept for its life.
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = uint64(countFDs(t) + 96)
+	if low.Cur >= old.Cur {
+		t.Skipf("soft limit %d too low to lower", old.Cur)
+	}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
+	ts := m.start(t, settings{HeaderTimeout: 10 * time.Second})
 	// The Go runtime's own poller (for net.Dial) is set up now, not when
 	// there is no descriptor left for it.
 	warm := ts.dial(t)
@@ -83,25 +108,6 @@ func TestEpollEMFILE(t *testing.T) {
 	}
 	queued, queued2 := newRawClient(t, ts.addr), newRawClient(t, ts.addr)
 
-	// A socket an earlier test dropped without closing is closed by its
-	// finalizer when the garbage collector gets to it: that would free a
-	// descriptor in the middle of this test. Let it happen now.
-	runtime.GC()
-	runtime.GC()
-	time.Sleep(20 * time.Millisecond)
-	var old unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	low := old
-	low.Cur = uint64(countFDs(t) + 64)
-	if low.Cur >= old.Cur {
-		t.Skipf("soft limit %d too low to lower", old.Cur)
-	}
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &old) })
 	var fill []int
 	t.Cleanup(func() {
 		for _, fd := range fill {
@@ -219,8 +225,10 @@ func TestEpollEMFILE(t *testing.T) {
 
 // -max-conns 2: with two connections open, a third waits in the kernel's
 // queue, unanswered, until one of the two closes; then it is served.
-func TestEpollMaxConns(t *testing.T) {
-	ts := epollModel.start(t, settings{MaxConns: 2, HeaderTimeout: 10 * time.Second})
+func TestEpollMaxConns(t *testing.T) { forEachLoop(t, testEpollMaxConns) }
+
+func testEpollMaxConns(t *testing.T, m model) {
+	ts := m.start(t, settings{MaxConns: 2, HeaderTimeout: 10 * time.Second})
 	open := openKeptAlive(t, ts.addr, 2)
 	if t.Failed() {
 		return

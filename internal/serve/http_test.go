@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -252,6 +253,40 @@ func TestDefaultPage(t *testing.T) {
 	})
 }
 
+// Without -dir, the docs the page links to come from the binary: a doc as
+// HTML with its sections' ids, a diagram as SVG, and a 404 for the rest.
+// With -dir, /docs/ is the directory's, like any other path.
+func TestDocsServed(t *testing.T) {
+	forEachModel(t, func(t *testing.T, m model) {
+		ts := m.start(t, settings{})
+		c := ts.dial(t)
+		for _, tc := range []struct{ path, ctype, has string }{
+			{"/docs/walkthrough.md", "text/html; charset=utf-8", `<h2 id="accepting">`},
+			{"/docs/diagrams/states.svg", "image/svg+xml", "<svg"},
+			{"/docs/", "text/html; charset=utf-8", `<a href="/docs/models.md">`},
+		} {
+			io.WriteString(c, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			resp, body := c.readResp(t, "GET")
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.ctype || !strings.Contains(body, tc.has) {
+				t.Errorf("%s: %d %q, has %q: %v", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.has, strings.Contains(body, tc.has))
+			}
+		}
+		for _, p := range []string{"/docs/nope.md", "/docs/../README.md", "/docs/diagrams/states.dot"} {
+			io.WriteString(c, "GET "+p+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			if resp, _ := c.readResp(t, "GET"); resp.StatusCode != 404 {
+				t.Errorf("%s: %d, want 404", p, resp.StatusCode)
+			}
+		}
+	})
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "docs"), 0o755)
+	os.WriteFile(filepath.Join(dir, "docs", "walkthrough.md"), []byte("mine\n"), 0o644)
+	ts := serialModel.start(t, settings{Dir: openDir(t, dir)})
+	if err := ts.dial(t).expect(get("/docs/walkthrough.md"), 200, "mine\n"); err != nil {
+		t.Errorf("with -dir, /docs/ is the directory's: %v", err)
+	}
+}
+
 // With a Story attached to the narration, the page shows the calls made
 // for the visitor's own connection — the client's bytes escaped. The serial
 // model alone tells a story: in the others, the calls of many connections
@@ -265,16 +300,7 @@ func TestPageStory(t *testing.T) {
 	c := ts.dial(t)
 	// Within the 32 bytes a narrated read shows: hostile markup.
 	io.WriteString(c, "GET / HTTP/1.1\r\nX:<b>&\r\nHost: x\r\nConnection: close\r\n\r\n")
-	resp, body := c.readResp(t, "GET")
-	if resp.StatusCode != 200 {
-		t.Fatal(resp.Status)
-	}
-	i := strings.Index(body, `<ol class="trace">`)
-	if i < 0 {
-		t.Fatalf("no narration on the page")
-	}
-	trace := body[i:]
-	trace = trace[:strings.Index(trace, "</ol>")]
+	_, trace := pageTrace(t, c)
 	for _, want := range []string{"accept4(", "= -1 EAGAIN", "ppoll(", "SOCK_CLOEXEC|SOCK_NONBLOCK) = ", `read(`, `&#34;GET / HTTP/1.1\r\nX:&lt;b&gt;&amp;\r\n`} {
 		if !strings.Contains(trace, want) {
 			t.Errorf("narration on the page lacks %q:\n%s", want, trace)
@@ -283,6 +309,70 @@ func TestPageStory(t *testing.T) {
 	if strings.Contains(trace, "<b>") {
 		t.Error("the client's bytes reached the page unescaped")
 	}
+}
+
+// In the epoll model the page's story comes from a journal of every
+// connection's calls: the visitor sees their own — the epoll_pwait that
+// reported the listener, their accept4 and read — and not another client's.
+func TestPageStoryEpoll(t *testing.T) {
+	pageStory(t, epollModel, func(fd string) []string {
+		return []string{"epoll_pwait(", "SOCK_CLOEXEC|SOCK_NONBLOCK) = " + fd, "read(" + fd + `, &#34;GET / HTTP/1.1\r\n`}
+	})
+}
+
+// pageStory has a client fetch the demo page from model m while another
+// is connected, and checks that the page's story has what want(fd) lists
+// for the client's connection fd, and nothing of the other client's.
+func pageStory(t *testing.T, m model, want func(fd string) []string) {
+	journal := page.NewJournal()
+	sock.SetTrace(journal, false)
+	defer sock.SetTrace(nil, false)
+	ts := m.start(t, settings{Story: journal})
+	other := ts.dial(t) // another client, with a request the page must not show
+	io.WriteString(other, "GET /healthz?other HTTP/1.1\r\nHost: x\r\n\r\n")
+	other.readResp(t, "GET")
+	c := ts.dial(t)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	body, trace := pageTrace(t, c)
+	fd := regexp.MustCompile(`The last call returned fd (\d+)`).FindStringSubmatch(body)
+	if fd == nil {
+		t.Fatalf("the page does not say which fd the accept returned")
+	}
+	for _, want := range want(fd[1]) {
+		if !strings.Contains(trace, want) {
+			t.Errorf("narration on the page lacks %q:\n%s", want, trace)
+		}
+	}
+	if strings.Contains(trace, "other") {
+		t.Errorf("the page shows another client's calls:\n%s", trace)
+	}
+}
+
+// In the uring model the journal holds ring entries too: the visitor sees
+// the completion of the accept that returned their connection, the recv
+// armed for it and the completion that brought their request, with the
+// io_uring_enter calls that carried them — and not another client's.
+func TestPageStoryUring(t *testing.T) {
+	pageStory(t, uringModel, func(fd string) []string {
+		return []string{"io_uring_enter(", "← cqe accept(", ") = " + fd + " [flags=F_MORE", "getpeername(" + fd + ",",
+			"→ sqe recv(" + fd + ", NULL, 0, 0) [multishot", "← cqe recv(" + fd + `, &#34;GET / HTTP/1.1\r\n`}
+	})
+}
+
+// pageTrace reads the demo page the request just sent asked for, and
+// returns it and its list of narrated calls.
+func pageTrace(t *testing.T, c *client) (body, trace string) {
+	t.Helper()
+	resp, body := c.readResp(t, "GET")
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.Status)
+	}
+	i := strings.Index(body, `<ol class="trace">`)
+	if i < 0 {
+		t.Fatalf("no narration on the page:\n%s", body)
+	}
+	trace = body[i:]
+	return body, trace[:strings.Index(trace, "</ol>")]
 }
 
 func TestAccessLog(t *testing.T) {

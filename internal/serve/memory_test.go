@@ -34,8 +34,10 @@ func rss(t *testing.T) int {
 // epoll loop borrow an input buffer for each; when they are gone, the
 // loop's pools keep only their working set and the memory goes back to the
 // kernel: RSS returns to within twice its idle figure within 10 s.
-func TestMemoryAfterSpike(t *testing.T) {
-	ts := epollModel.start(t, settings{HeaderTimeout: time.Minute})
+func TestMemoryAfterSpike(t *testing.T) { forEachLoop(t, testMemoryAfterSpike) }
+
+func testMemoryAfterSpike(t *testing.T, m model) {
+	ts := m.start(t, settings{HeaderTimeout: time.Minute})
 	needFDs(t, 2*2000+100)
 	warm := ts.dial(t) // the loop's working set, once
 	warm.Write([]byte(get("/healthz")))

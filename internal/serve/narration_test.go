@@ -5,7 +5,6 @@ package serve_test
 // narration, as strace would show it.
 
 import (
-	"bytes"
 	"net"
 	"strconv"
 	"strings"
@@ -17,50 +16,64 @@ import (
 )
 
 // traceLines counts lines of the sock narration, for the tests that
-// count system calls, and notes when the server closes a connection.
+// count system calls, and notes when the server closes a connection. In
+// the uring model an accept or a close is a completion reaped from the
+// ring ("← cqe accept(6) = 8 [...]"), and the client's port comes from the
+// getpeername that follows the accept.
 type traceLines struct {
 	mu      sync.Mutex
-	accepts int               // accept4 calls
+	accepts int               // accept4 calls, or accept completions
 	emfile  int               // of them, those that said EMFILE
-	byFD    map[int]int       // accept4 calls that returned a connection, by listener fd
+	byFD    map[int]int       // accepts that returned a connection, by listener fd
 	peerOf  map[int]int       // the client port of each connection open, by fd
 	closed  map[int]time.Time // when the server closed its connection, by client port
 }
 
 func (w *traceLines) Write(p []byte) (int, error) {
-	isAccept, isClose := bytes.HasPrefix(p, []byte("accept4(")), bytes.HasPrefix(p, []byte("close("))
-	if !isAccept && !isClose {
+	line := strings.TrimSpace(string(p))
+	line = strings.TrimPrefix(line, "← cqe ")
+	if ud := strings.LastIndex(line, " ["); ud > 0 && strings.HasSuffix(line, "]") {
+		line = line[:ud] // a completion's flags and user_data
+	}
+	name, _, _ := strings.Cut(line, "(")
+	if name != "accept4" && name != "accept" && name != "close" && name != "getpeername" || strings.HasPrefix(line, "→") {
 		return len(p), nil
 	}
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	line := strings.TrimSpace(string(p))
 	i := strings.LastIndex(line, " = ")
 	if i < 0 {
 		return len(p), nil
 	}
 	ret := line[i+3:]
-	if isClose {
+	fd, _ := strconv.Atoi(between(line, name+"(", ","))
+	switch name {
+	case "close":
 		fd, err := strconv.Atoi(between(line, "close(", ")"))
 		if port, ok := w.peerOf[fd]; ok && err == nil {
 			delete(w.peerOf, fd)
 			w.closed[port] = now
 		}
 		return len(p), nil
+	case "getpeername":
+		if port, err := strconv.Atoi(between(line, "sin_port=htons(", ")")); err == nil && ret == "0" {
+			w.peerOf[fd] = port
+		}
+		return len(p), nil
+	case "accept":
+		fd, _ = strconv.Atoi(between(line, "accept(", ")"))
 	}
 	w.accepts++
 	switch {
 	case strings.HasPrefix(ret, "-1 EMFILE"):
 		w.emfile++
 	case !strings.HasPrefix(ret, "-1"):
-		if lfd, err := strconv.Atoi(between(line, "accept4(", ",")); err == nil {
-			w.byFD[lfd]++
-		}
-		fd, err1 := strconv.Atoi(ret)
+		w.byFD[fd]++
+		conn, err1 := strconv.Atoi(ret)
 		port, err2 := strconv.Atoi(between(line, "sin_port=htons(", ")"))
 		if err1 == nil && err2 == nil {
-			w.peerOf[fd] = port
+			w.peerOf[conn] = port
 		}
 	}
 	return len(p), nil

@@ -12,7 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/rawserve/rawserve/internal/static"
 )
 
 // rangeFiles writes the files the range tests ask for: small.txt (1000
@@ -134,7 +135,7 @@ func TestByteranges(t *testing.T) {
 		{"14.2 overlapping suffix: whole", "/big.bin", "Range: bytes=-1,3145727-\r\n", nil},
 	}
 	forEachModel(t, func(t *testing.T, m model) {
-		for _, cache := range []time.Duration{0, time.Hour} {
+		for _, cache := range []int64{0, static.DefaultCacheBytes} {
 			t.Run(fmt.Sprintf("cache=%v", cache > 0), func(t *testing.T) {
 				root, files := rangeFiles(t)
 				ts := m.start(t, settings{Dir: openDir(t, root), FileCache: cache})
@@ -390,7 +391,7 @@ func sameRanges(resp *http.Response, body string, want *http.Response, wantBody 
 // the same for both.)
 func TestByterangesAllocations(t *testing.T) {
 	forEachModel(t, func(t *testing.T, m model) {
-		for _, cache := range []time.Duration{0, time.Hour} {
+		for _, cache := range []int64{0, static.DefaultCacheBytes} {
 			root, files := rangeFiles(t)
 			ts := m.start(t, settings{Dir: openDir(t, root), FileCache: cache})
 			c := newRawClient(t, ts.addr)

@@ -16,6 +16,7 @@ import (
 func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
 	s := newSerial(l, p, cfg)
 	defer s.srv.FlushLog()
+	defer cfg.tally(s.srv)
 	for {
 		if s.story != nil {
 			s.story.Reset() // the page shows each visitor the calls made for them
@@ -72,7 +73,8 @@ func newSerial(l *sock.Listener, p *sock.Poller, cfg Config) *serial {
 // close. Each pass makes the one blocking call the connection's state asks
 // for — read, write, sendfile, shutdown — waiting in ppoll whenever the
 // kernel says EAGAIN, and tells the protocol core how it went; the core
-// decides the next state.
+// decides the next state. A fault's pause (-faults) sleeps in ppoll: the
+// server is held for it, as for any response.
 func (s *serial) serve() {
 	c, h := &s.conn, &s.http
 	h.Start(s.srv, c, time.Now())
@@ -111,12 +113,28 @@ func (s *serial) serve() {
 			}
 		case httpconn.CloseWrite:
 			h.ShutDown(c.CloseWrite(), time.Now())
-		case httpconn.Close:
-			if err := c.Abort(); err != nil {
+		case httpconn.Close, httpconn.Reset:
+			var err error
+			if h.State() == httpconn.Reset {
+				err = c.Reset() // -faults: RST
+			} else {
+				err = c.Abort()
+			}
+			if err != nil {
 				s.srv.Errorf("%v", err)
 			}
 			h.Closed(time.Now())
 			return
+		// -faults only (httpconn/faults.go).
+		case httpconn.Pause:
+			if err := s.poller.SleepUntil(h.Deadline()); err != nil {
+				h.Fail(err)
+				continue
+			}
+			h.Expire(time.Now())
+		case httpconn.CheckSendQueue:
+			n, err := c.SendQueue()
+			h.SendQueue(n, err, time.Now())
 		}
 	}
 }

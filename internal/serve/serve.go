@@ -10,19 +10,26 @@
 //   - epoll (epoll.go, econn.go) serves many from one thread: one
 //     epoll_wait for all of them, and each ready connection moved along as
 //     far as it can go without waiting.
+//   - uring (uring.go, uconn.go) serves many from one thread too, but
+//     writes each step as a request into an io_uring and makes one
+//     io_uring_enter per batch of them.
+//
+// The event loops share the timer heap (timers.go).
 package serve
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
+	"github.com/rawserve/rawserve/internal/sock"
 )
 
 // Config is what a serving model needs to know: what every connection does
-// (httpconn.Config), and the epoll model's own limits.
+// (httpconn.Config), and the event loops' own limits.
 type Config struct {
 	httpconn.Config
-	// Grace bounds a shutdown in the epoll model: the responses in flight
+	// Grace bounds a shutdown in the event loops: the responses in flight
 	// when the Waker fires may take this long to finish. (The serial model
 	// has one response in flight, bounded by WriteTimeout.)
 	Grace time.Duration
@@ -33,11 +40,14 @@ type Config struct {
 	// the default; negative never yields (every client waits for the one
 	// before it to finish, as the seed post's loop does).
 	YieldAfter time.Duration
-	// MaxConns caps the connections the epoll model holds open at once
+	// MaxConns caps the connections an event-loop model holds open at once
 	// (0: no cap but the descriptor limit). At the cap it stops accepting:
 	// further clients wait in the kernel's accept queue, as they do in the
 	// serial model, and are served as connections close.
 	MaxConns int
+	// Answered, if set, has each loop add the requests it answered when
+	// it returns (rawserve -count-syscalls: calls per request).
+	Answered *atomic.Uint64
 }
 
 // The models' own defaults. The serial model's idle timeout is short, because
@@ -50,3 +60,29 @@ const (
 	DefaultGrace            = 10 * time.Second
 	DefaultYieldAfter       = 50 * time.Millisecond
 )
+
+// tally adds what a loop answered to cfg.Answered, once the loop has
+// returned.
+func (cfg *Config) tally(srv *httpconn.Server) {
+	if cfg.Answered != nil {
+		cfg.Answered.Add(srv.Answered())
+	}
+}
+
+// runLoops runs each loop on a goroutine of its own (which locks itself to
+// a thread) and returns once all have returned, with the first error that
+// stopped one: the others are woken, and stop too.
+func runLoops(w *sock.Waker, runs []func() error) error {
+	errs := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errs <- run() }()
+	}
+	var first error
+	for range runs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			w.Wake() // one loop cannot go on: stop the others
+		}
+	}
+	return first
+}

@@ -30,6 +30,8 @@ import (
 type model struct {
 	name  string
 	start func(t testing.TB, s settings) *testServer
+	// loops starts an event-loop model with n loops (nil: the serial model).
+	loops func(t testing.TB, s settings, n int) *testServer
 	// pageNote is what the default page says about the model ("": nothing,
 	// the steps it shows are the serial model's).
 	pageNote string
@@ -37,10 +39,15 @@ type model struct {
 
 var (
 	serialModel = model{name: "serial", start: startSerial}
-	epollModel  = model{name: "epoll", start: startEpoll1, pageNote: "running the epoll model"}
+	epollModel  = model{name: "epoll", start: startEpoll1, loops: startEpoll, pageNote: "running the epoll model"}
+	uringModel  = model{name: "uring", start: startUring1, loops: startUring, pageNote: "running the uring model"}
 
 	// models are the ways of serving every conformance test runs against.
-	models = []model{serialModel, epollModel}
+	models = []model{serialModel, epollModel, uringModel}
+	// loopModels are the event loops: the tests of what serving many
+	// connections from one thread must do — thousands at once, limits,
+	// slow clients, the grace period — run against each.
+	loopModels = []model{epollModel, uringModel}
 )
 
 // forEachModel runs test once for each of models, as a subtest named for it.
@@ -51,16 +58,28 @@ func forEachModel(t *testing.T, test func(t *testing.T, m model)) {
 	}
 }
 
+// forEachLoop runs test once for each of loopModels, as a subtest named
+// for it.
+func forEachLoop(t *testing.T, test func(t *testing.T, m model)) {
+	t.Helper()
+	for _, m := range loopModels {
+		t.Run(m.name, func(t *testing.T) { test(t, m) })
+	}
+}
+
 // settings are the parts of a serve.Config the tests choose.
 type settings struct {
 	HeaderTimeout, IdleTimeout, WriteTimeout, Linger, Grace, YieldAfter time.Duration
 
-	MaxConns   int
-	MaxBody    int64
-	Dir        *static.Dir
-	FileCache  time.Duration
-	LogHealthz bool
-	Story      *page.Story
+	MaxConns       int
+	MaxBody        int64
+	Dir            *static.Dir
+	FileCache      int64 // bytes; 0: no cache
+	FileCacheTrust time.Duration
+	LogHealthz     bool
+	Story          *page.Story
+	Faults         bool
+	FaultHang      time.Duration
 }
 
 // config is the one place the tests build a serve.Config: when its
@@ -70,7 +89,8 @@ func (s settings) config() serve.Config {
 		Config: httpconn.Config{
 			HeaderTimeout: s.HeaderTimeout, IdleTimeout: s.IdleTimeout, WriteTimeout: s.WriteTimeout,
 			Linger: s.Linger, MaxBody: s.MaxBody,
-			Dir: s.Dir, FileCache: s.FileCache, LogHealthz: s.LogHealthz, Story: s.Story,
+			Dir: s.Dir, FileCacheSize: s.FileCache, FileCacheTrust: s.FileCacheTrust, LogHealthz: s.LogHealthz, Story: s.Story,
+			Faults: s.Faults, FaultHang: s.FaultHang,
 		},
 		Grace: s.Grace, MaxConns: s.MaxConns, YieldAfter: s.YieldAfter,
 	}
@@ -126,6 +146,13 @@ func startEpoll1(t testing.TB, s settings) *testServer { return startEpoll(t, s,
 // SO_REUSEPORT listener on one random loopback port, until the test ends.
 func startEpoll(t testing.TB, s settings, n int) *testServer {
 	t.Helper()
+	return startLoops(t, s, n, serve.Epoll)
+}
+
+// startLoops runs an event-loop model with n loops, each with its own
+// SO_REUSEPORT listener on one random loopback port, until the test ends.
+func startLoops(t testing.TB, s settings, n int, serving func([]*sock.Listener, *sock.Waker, serve.Config) error) *testServer {
+	t.Helper()
 	w, err := sock.NewWaker()
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +166,21 @@ func startEpoll(t testing.TB, s settings, n int) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return run(t, s, w, ls, func(cfg serve.Config) error { return serve.Epoll(ls, w, cfg) })
+	return run(t, s, w, ls, func(cfg serve.Config) error { return serving(ls, w, cfg) })
+}
+
+func startUring1(t testing.TB, s settings) *testServer { return startUring(t, s, 1) }
+
+// startUring runs the uring model with n loops, as startEpoll does the
+// epoll model. Where io_uring is not allowed here (a seccomp profile, the
+// sysctl kernel.io_uring_disabled, an old kernel), the test is skipped,
+// saying why.
+func startUring(t testing.TB, s settings, n int) *testServer {
+	t.Helper()
+	if err := sock.UringUnavailable(); err != nil {
+		t.Skipf("the uring model cannot run here: %v", err)
+	}
+	return startLoops(t, s, n, serve.Uring)
 }
 
 // run serves on ls until the test ends (or stop is called); the server's

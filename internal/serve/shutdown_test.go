@@ -61,11 +61,13 @@ func TestShutdownStopsAccepting(t *testing.T) {
 // Shutdown (what SIGTERM does: the Waker fires) drains: idle kept-alive
 // connections are closed at once, nothing new is accepted, a response in
 // flight to a slow reader is finished, and then Epoll returns nil.
-func TestEpollShutdownDrains(t *testing.T) {
+func TestEpollShutdownDrains(t *testing.T) { forEachLoop(t, testEpollShutdownDrains) }
+
+func testEpollShutdownDrains(t *testing.T, m model) {
 	const size = 32 << 20 // more than the socket buffers hold: in flight at the Wake
 	root := t.TempDir()
 	sparseFile(t, root, "big", size)
-	ts := epollModel.start(t, settings{Dir: openDir(t, root), Grace: 10 * time.Second, WriteTimeout: 20 * time.Second})
+	ts := m.start(t, settings{Dir: openDir(t, root), Grace: 10 * time.Second, WriteTimeout: 20 * time.Second})
 
 	idle := openKeptAlive(t, ts.addr, 3)
 	if t.Failed() {
@@ -141,12 +143,14 @@ func TestEpollShutdownDrains(t *testing.T) {
 
 // With a short grace period, a client that stops reading its response is
 // cut off when the grace period ends, and Epoll returns nil.
-func TestEpollShutdownGrace(t *testing.T) {
+func TestEpollShutdownGrace(t *testing.T) { forEachLoop(t, testEpollShutdownGrace) }
+
+func testEpollShutdownGrace(t *testing.T, m model) {
 	const grace = 300 * time.Millisecond
 	const size = 64 << 20
 	root := t.TempDir()
 	sparseFile(t, root, "big", size)
-	ts := epollModel.start(t, settings{Dir: openDir(t, root), Grace: grace, WriteTimeout: 30 * time.Second})
+	ts := m.start(t, settings{Dir: openDir(t, root), Grace: grace, WriteTimeout: 30 * time.Second})
 	c := ts.dial(t)
 	io.WriteString(c, get("/big"))
 	if _, err := c.br.Peek(1); err != nil { // the response has started; no more is read

@@ -234,11 +234,13 @@ func slowloris(addr string, kept bool, stop <-chan struct{}) slowResult {
 // connections, five on kept-alive ones — are each answered 408 and cut off
 // at the header timeout (from accept for a first request, from the first
 // byte for a later one); others are served all the while.
-func TestEpollSlowloris(t *testing.T) {
+func TestEpollSlowloris(t *testing.T) { forEachLoop(t, testEpollSlowloris) }
+
+func testEpollSlowloris(t *testing.T, m model) {
 	const ht = time.Second
 	const fresh, kept = 20, 5
 	root, files := fileTree(t, 1)
-	ts := epollModel.start(t, settings{Dir: openDir(t, root), HeaderTimeout: ht, WriteTimeout: time.Second})
+	ts := m.start(t, settings{Dir: openDir(t, root), HeaderTimeout: ht, WriteTimeout: time.Second})
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -280,13 +282,15 @@ func TestEpollSlowloris(t *testing.T) {
 // A client that asks for 64 MiB and never reads is cut off at the write
 // timeout — the server closes its connection (the narration shows the
 // close(2)) — while others are served.
-func TestEpollWriteTimeout(t *testing.T) {
+func TestEpollWriteTimeout(t *testing.T) { forEachLoop(t, testEpollWriteTimeout) }
+
+func testEpollWriteTimeout(t *testing.T, m model) {
 	const wt = time.Second
 	const size = 64 << 20
 	root, files := fileTree(t, 1)
 	sparseFile(t, root, "big", size)
 	trace := narrate(t)
-	ts := epollModel.start(t, settings{Dir: openDir(t, root), WriteTimeout: wt, HeaderTimeout: 5 * time.Second})
+	ts := m.start(t, settings{Dir: openDir(t, root), WriteTimeout: wt, HeaderTimeout: 5 * time.Second})
 
 	stuck := ts.dial(t)
 	cport := portOf(t, stuck.LocalAddr().String())
@@ -337,7 +341,9 @@ func TestEpollWriteTimeout(t *testing.T) {
 // in TestWriteTimeoutFreesServer, but known to be cut off before the log is
 // read), or by the end of the grace period at shutdown — with its status
 // and the bytes sent, some but not all.
-func TestEpollCutOffLogged(t *testing.T) {
+func TestEpollCutOffLogged(t *testing.T) { forEachLoop(t, testEpollCutOffLogged) }
+
+func testEpollCutOffLogged(t *testing.T, m model) {
 	const size = 64 << 20
 	for _, tc := range []struct {
 		name string
@@ -352,7 +358,7 @@ func TestEpollCutOffLogged(t *testing.T) {
 			sparseFile(t, root, "big", size)
 			trace := narrate(t)
 			tc.cfg.Dir = openDir(t, root)
-			ts := epollModel.start(t, tc.cfg)
+			ts := m.start(t, tc.cfg)
 			stuck := ts.dial(t)
 			io.WriteString(stuck, get("/big"))
 			if _, err := stuck.br.Peek(1); err != nil { // the response has started; no more is read

@@ -25,6 +25,10 @@ import (
 // walks the path itself and refuses every symlink (fs.ErrPermission): without
 // the kernel's help it cannot tell where a link would lead, and resolving
 // links in user space races with whoever changes them.
+//
+// The root's descriptor number never changes: Reopen points it at another
+// directory with dup3(2), so Open may run on several threads while one of
+// them reopens.
 type Root struct {
 	fd int
 	// hasOpenat2 is decided once, by a probe in OpenRoot, rather than on
@@ -40,7 +44,63 @@ type File struct {
 	Size    int64
 	IsDir   bool
 	ModTime time.Time
-	Ino     uint64 // with Size and ModTime it makes the ETag: a replaced file gets a new inode
+	Ino     uint64 // with Size and ChangeTime it makes the ETag: a replaced file gets a new inode
+	Perm    uint32 // permission bits (st_mode & 0777)
+	// What a cache keeps to know the file again: the device it is on, and
+	// its status-change time (ctime), which every write, chmod or utimes
+	// moves to now — user space cannot set it back.
+	Dev        uint64
+	ChangeTime time.Time
+}
+
+// FileStat is what statx(2) says of a name: enough to tell, compared with
+// what was said before, whether it is still the same file with the same
+// content (static.Cache).
+type FileStat struct {
+	ID           FileID
+	Mode         uint32 // type and permission bits, as st_mode
+	Size         int64
+	Mtime, Ctime int64 // nanoseconds since the epoch
+}
+
+// IsRegular and IsDir say what the type bits say.
+func (st *FileStat) IsRegular() bool { return st.Mode&unix.S_IFMT == unix.S_IFREG }
+func (st *FileStat) IsDir() bool     { return st.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// Statx says what name is below the root, without following it if it is
+// a symlink (AT_SYMLINK_NOFOLLOW; symlinks in the directories above it are
+// followed: the caller checks those itself). name is NUL-terminated, so
+// that the call allocates nothing. EINTR (a network file system) is
+// retried; other errors are returned as mapErr maps them.
+func (r *Root) Statx(name []byte, st *FileStat) error {
+	var x unix.Statx_t
+	for {
+		err := sysStatx(r.fd, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, &x)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return mapErr("statx", err)
+		}
+		*st = FileStat{
+			ID:   FileID{Dev: unix.Mkdev(x.Dev_major, x.Dev_minor), Ino: x.Ino},
+			Mode: uint32(x.Mode), Size: int64(x.Size),
+			Mtime: x.Mtime.Sec*1e9 + int64(x.Mtime.Nsec),
+			Ctime: x.Ctime.Sec*1e9 + int64(x.Ctime.Nsec),
+		}
+		return nil
+	}
+}
+
+// StatOf is the FileStat of an open file, from what fstat said: the same
+// fields Statx fills, to compare with.
+func (f *File) StatOf() FileStat {
+	mode := uint32(unix.S_IFREG)
+	if f.IsDir {
+		mode = unix.S_IFDIR
+	}
+	return FileStat{ID: FileID{Dev: f.Dev, Ino: f.Ino}, Mode: mode | f.Perm, Size: f.Size,
+		Mtime: f.ModTime.UnixNano(), Ctime: f.ChangeTime.UnixNano()}
 }
 
 // resolveFlags confine openat2 to the root: RESOLVE_BENEATH fails with EXDEV
@@ -55,6 +115,11 @@ const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS
 // some writer appears — the fstat check that refuses the FIFO must get to
 // run.
 const fileFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK
+
+// rootFlags open the root: O_PATH, a handle to name files relative to,
+// which reads nothing and needs no read permission; O_DIRECTORY, so that
+// anything else fails (ENOTDIR).
+const rootFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
 
 // walkDirFlags open each intermediate directory of the fallback walk.
 // O_PATH: we only look up names in it, so no read permission is needed and
@@ -74,7 +139,7 @@ const openat2Retries = 8
 // and EPERM (older Docker profiles deny unknown calls with it — a probe that
 // needs no permission cannot fail with it honestly) both mean "walk instead".
 func OpenRoot(dir string) (*Root, error) {
-	fd, err := openat(unix.AT_FDCWD, dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	fd, err := openat(unix.AT_FDCWD, dir, rootFlags)
 	if err != nil {
 		return nil, mapErr("open", err)
 	}
@@ -100,6 +165,96 @@ func (r *Root) Close() error {
 	fd := r.fd
 	r.fd = -1
 	return closeFD(fd)
+}
+
+// FileID is what makes a file itself rather than a name for it: the device
+// it is on and its inode number (st_dev, st_ino). Two names with the same
+// FileID are one file. A file's inode number is not given to another while
+// a descriptor holds the file open, even after it is deleted — so a FileID
+// compared with one of a file held open (the root) cannot be a coincidence.
+type FileID struct{ Dev, Ino uint64 }
+
+func idOf(st *unix.Stat_t) FileID { return FileID{Dev: st.Dev, Ino: st.Ino} }
+
+// ID is the FileID of the directory the root's descriptor holds: fstat(2),
+// which an O_PATH descriptor allows.
+func (r *Root) ID() (FileID, error) {
+	var st unix.Stat_t
+	if err := sysFstat(r.fd, &st); err != nil {
+		return FileID{}, os.NewSyscallError("fstat", err)
+	}
+	return idOf(&st), nil
+}
+
+// Stat is the FileID of what path names now: stat(2), which x/sys makes as
+// newfstatat(AT_FDCWD, path, &st, 0). Like OpenRoot it follows symlinks, so
+// a -dir that is a link names the link's target.
+func Stat(path string) (FileID, error) {
+	var st unix.Stat_t
+	for {
+		err := sysNewfstatat(unix.AT_FDCWD, path, &st, 0)
+		switch {
+		case err == unix.EINTR: // a stat on a network file system can be interrupted
+			continue
+		case err != nil:
+			return FileID{}, mapErr("newfstatat", err)
+		}
+		return idOf(&st), nil
+	}
+}
+
+// Reopen points the root at the directory dir names now, and returns its
+// FileID: it opens dir as OpenRoot does, then dup3(2) makes the root's
+// descriptor a copy of the new one — the old directory is released in the
+// same step — and closes the new one. The root's descriptor number stays
+// the same, so there is no moment without a root, and nothing to track: an
+// Open already under way on another thread holds its own reference to the
+// old directory, which the kernel took when the call began, and finishes
+// there. Whether dir has changed at all is the caller's question (Stat).
+func (r *Root) Reopen(dir string) (FileID, error) {
+	fd, err := openat(unix.AT_FDCWD, dir, rootFlags)
+	if err != nil {
+		return FileID{}, mapErr("open", err)
+	}
+	defer closeFD(fd)
+	var st unix.Stat_t
+	if err := sysFstat(fd, &st); err != nil {
+		return FileID{}, os.NewSyscallError("fstat", err)
+	}
+	// EINTR: dup3 may be interrupted (dup2(2)); the copy is then not made.
+	for {
+		err := sysDup3(fd, r.fd, unix.O_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return FileID{}, os.NewSyscallError("dup3", err)
+		}
+		return idOf(&st), nil
+	}
+}
+
+// atEUID is the auxiliary vector's key for the effective user id
+// (AT_EUID, linux/auxvec.h).
+const atEUID = 12
+
+// RunningAsRoot reports whether the process's effective user id is 0:
+// root, whom the kernel lets read any file whatever its mode
+// (CAP_DAC_OVERRIDE), so that permissions keep nothing from being served.
+// The kernel hands every program its ids at exec, in the auxiliary vector
+// (getauxval(3)): reading AT_EUID there makes no system call, and rawserve
+// never changes its ids. false where the vector cannot be read.
+func RunningAsRoot() bool {
+	auxv, err := unix.Auxv()
+	if err != nil {
+		return false
+	}
+	for _, kv := range auxv {
+		if kv[0] == atEUID {
+			return kv[1] == 0
+		}
+	}
+	return false
 }
 
 // Open opens rel below the root and fstats it. rel is relative and
@@ -143,7 +298,8 @@ func (r *Root) Open(rel string) (*File, error) {
 		closeFD(fd)
 		return nil, mapErr("fstat", err)
 	}
-	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino}
+	f := &File{fd: fd, Size: st.Size, ModTime: time.Unix(st.Mtim.Unix()), Ino: st.Ino, Perm: st.Mode & 0o777,
+		Dev: st.Dev, ChangeTime: time.Unix(st.Ctim.Unix())}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 	case unix.S_IFDIR:
@@ -290,10 +446,12 @@ func (notRegularError) Error() string   { return "fstat: not a regular file or d
 func (notRegularError) Is(e error) bool { return e == fs.ErrPermission }
 
 // ReadDir wraps getdents64(2): it calls fn with each entry of the directory
-// f but "." and "..", and whether the kernel says it is a directory. The
-// kernel packs as many records into buf as fit; the loop asks again until it
-// returns 0, the end. name is only valid during the call.
-func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
+// f but "." and "..", and whether the kernel says it is a directory, until
+// fn returns false. The kernel packs as many records into buf as fit; the
+// loop asks again until it returns 0, the end — or fn has had enough, so
+// that a caller who wants a few entries of a huge directory does not pay
+// for reading all of it. name is only valid during the call.
+func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool) bool) error {
 	for {
 		n, err := sysGetdents64(f.fd, buf)
 		if err == unix.EINTR {
@@ -316,22 +474,26 @@ func (f *File) ReadDir(buf []byte, fn func(name []byte, isDir bool)) error {
 			if i := bytes.IndexByte(name, 0); i >= 0 {
 				name = name[:i]
 			}
-			if string(name) != "." && string(name) != ".." {
-				fn(name, b[18] == unix.DT_DIR)
+			if string(name) != "." && string(name) != ".." && !fn(name, b[18] == unix.DT_DIR) {
+				return nil
 			}
 			b = b[reclen:]
 		}
 	}
 }
 
-// ReadFull reads the whole file into p (len(p) must be f.Size) with
-// pread(2), which takes the offset as an argument and so leaves the file's
-// own offset alone. A read of a regular file may return less than asked (a
-// signal, a very large read): the loop reads the rest. A file that shrank
-// since fstat returns io.ErrUnexpectedEOF.
-func (f *File) ReadFull(p []byte) error {
-	for off := 0; off < len(p); {
-		n, err := sysPread64(f.fd, p[off:], int64(off))
+// ReadFull reads the file from its start into p (len(p) must be f.Size):
+// ReadFullAt(p, 0).
+func (f *File) ReadFull(p []byte) error { return f.ReadFullAt(p, 0) }
+
+// ReadFullAt fills p from offset off with pread(2), which takes the offset
+// as an argument and so leaves the file's own offset alone. A read of a
+// regular file may return less than asked (a signal, a very large read):
+// the loop reads the rest. A file that shrank since fstat returns
+// io.ErrUnexpectedEOF.
+func (f *File) ReadFullAt(p []byte, off int64) error {
+	for done := 0; done < len(p); {
+		n, err := sysPread64(f.fd, p[done:], off+int64(done))
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -340,7 +502,7 @@ func (f *File) ReadFull(p []byte) error {
 		case n == 0:
 			return io.ErrUnexpectedEOF
 		}
-		off += n
+		done += n
 	}
 	return nil
 }

@@ -350,7 +350,7 @@ func TestReadDir(t *testing.T) {
 	}
 	defer f.Close()
 	got := map[string]bool{}
-	if err := f.ReadDir(make([]byte, 1024), func(name []byte, isDir bool) { got[string(name)] = isDir }); err != nil {
+	if err := f.ReadDir(make([]byte, 1024), func(name []byte, isDir bool) bool { got[string(name)] = isDir; return true }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != len(want) {
@@ -360,5 +360,129 @@ func TestReadDir(t *testing.T) {
 		if g, ok := got[n]; !ok || g != dir {
 			t.Errorf("%s: seen %v, dir %v; want dir %v", n, ok, g, dir)
 		}
+	}
+	// fn returning false ends it there: one getdents64 gave 10 entries.
+	g, err := r.Open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var out strings.Builder
+	SetTrace(&out, false)
+	seen := 0
+	err = g.ReadDir(make([]byte, 1024), func([]byte, bool) bool { seen++; return seen < 10 })
+	SetTrace(nil, false)
+	if err != nil || seen != 10 || strings.Count(out.String(), "getdents64(") != 1 {
+		t.Errorf("stopping at 10: %v, %d entries, narration:\n%s", err, seen, out.String())
+	}
+}
+
+// Reopen points the root's descriptor — the same number — at the directory
+// the path names now; Stat and ID tell the two apart. A path that names no
+// directory leaves the root as it was.
+func TestRootReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "site")
+	os.Mkdir(path, 0o755)
+	os.WriteFile(filepath.Join(path, "a"), nil, 0o644)
+	r, err := OpenRoot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	held, err := r.ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now, err := Stat(path); err != nil || now != held {
+		t.Fatalf("Stat = %v, %v; the root is %v", now, err, held)
+	}
+	fd := r.fd
+	os.Rename(path, path+".old")
+	os.Mkdir(path, 0o755)
+	os.WriteFile(filepath.Join(path, "b"), nil, 0o644)
+	now, err := Stat(path)
+	if err != nil || now == held {
+		t.Fatalf("Stat of the new directory = %v, %v; the root is %v", now, err, held)
+	}
+	id, err := r.Reopen(path)
+	if err != nil || id != now || r.fd != fd {
+		t.Fatalf("Reopen = %v, %v, fd %d; want %v, fd %d", id, err, r.fd, now, fd)
+	}
+	if f, err := r.Open("b"); err != nil {
+		t.Errorf("Open(b) in the new directory: %v", err)
+	} else {
+		f.Close()
+	}
+	if _, err := r.Open("a"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open(a), which only the old directory has: %v", err)
+	}
+	os.RemoveAll(path)
+	if _, err := Stat(path); !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "newfstatat:") {
+		t.Errorf("Stat of a removed directory: %v", err)
+	}
+	os.WriteFile(path, nil, 0o644)
+	if _, err := r.Reopen(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Reopen of a file: %v, want ENOTDIR (fs.ErrNotExist)", err)
+	}
+	if id, _ := r.ID(); id != now {
+		t.Errorf("a failed Reopen changed the root: %v, was %v", id, now)
+	}
+}
+
+// Opens go on while another thread reopens the root, 200 times, between two
+// directories that both have the file: every open finds it, and no
+// descriptor is left behind. Run with -race.
+func TestRootReopenWhileOpening(t *testing.T) {
+	base := t.TempDir()
+	dirs := []string{filepath.Join(base, "one"), filepath.Join(base, "two")}
+	for _, d := range dirs {
+		os.Mkdir(d, 0o755)
+		os.WriteFile(filepath.Join(d, "f"), nil, 0o644)
+	}
+	r, err := OpenRoot(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	before := countFDs(t)
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			if _, err := r.Reopen(dirs[i%2]); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for opens := 0; ; opens++ {
+		select {
+		case <-done:
+			select {
+			case err := <-errs:
+				t.Fatal(err)
+			default:
+			}
+			if after := countFDs(t); after != before {
+				t.Errorf("%d descriptors after 200 reopens, %d before", after, before)
+			}
+			t.Logf("%d opens during 200 reopens", opens)
+			return
+		default:
+		}
+		f, err := r.Open("f")
+		if err != nil {
+			t.Fatalf("open %d: %v", opens, err)
+		}
+		f.Close()
+	}
+}
+
+// RunningAsRoot reads the effective uid from the auxiliary vector: it must
+// agree with geteuid(2).
+func TestRunningAsRoot(t *testing.T) {
+	if got, want := RunningAsRoot(), os.Geteuid() == 0; got != want {
+		t.Errorf("RunningAsRoot() = %v, geteuid says %v", got, want)
 	}
 }

@@ -303,18 +303,39 @@ func (l *Listener) tryAccept(c *Conn, info *AcceptInfo) error {
 		case unix.EAGAIN:
 			info.EAGAINs++
 			return ErrAgain
-		case unix.EINTR, unix.ECONNABORTED,
-			// A connection that was reset while it waited in the queue
-			// (ECONNABORTED), and the network errors accept(2) says Linux
-			// passes through from the new socket: they are the client's
-			// problem, not the listener's. Take the next one.
-			unix.EPROTO, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.ENONET,
-			unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH, unix.ENETDOWN,
-			unix.EPERM: // a firewall (netfilter) refused this connection
+		}
+		if err == unix.EINTR || IsTransientAccept(err) {
 			continue
 		}
 		return os.NewSyscallError("accept4", err)
 	}
+}
+
+// IsTransientAccept reports the accept errors that are the client's
+// problem, not the listener's: a connection that was reset while it waited
+// in the queue (ECONNABORTED), and the network errors accept(2) says Linux
+// passes through from the new socket. The next connection is taken.
+func IsTransientAccept(err error) bool {
+	switch err {
+	case unix.ECONNABORTED, unix.EPROTO, unix.ENOPROTOOPT, unix.EHOSTDOWN, unix.ENONET,
+		unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH, unix.ENETDOWN,
+		unix.EPERM: // a firewall (netfilter) refused this connection
+		return true
+	}
+	return false
+}
+
+// Adopt makes c the connection fd, which an accept submitted to an
+// io_uring returned (Ring.Accept) on this listener: it asks the kernel for
+// the peer's address with getpeername(2), which a multishot accept cannot
+// give. On error fd is left open, for the caller to close.
+func (l *Listener) Adopt(fd int, c *Conn) error {
+	peer, err := sysGetpeername(fd)
+	if err != nil {
+		return os.NewSyscallError("getpeername", err)
+	}
+	*c = Conn{fd: fd, poller: l.poller, Peer: peer, Accept: AcceptInfo{Listener: l.addr, Time: time.Now()}}
+	return nil
 }
 
 // IsOutOfResources reports the accept4 errors that mean "not now" rather
@@ -543,6 +564,46 @@ func (c *Conn) waitWrite() error {
 func (c *Conn) CloseWrite() error {
 	if err := sysShutdown(c.fd, unix.SHUT_WR); err != nil {
 		return os.NewSyscallError("shutdown", err)
+	}
+	return nil
+}
+
+// SendQueue wraps ioctl(SIOCOUTQ): how many bytes the socket's send queue
+// holds — written by us and not yet acknowledged by the peer's kernel,
+// whether sent or not (tcp(7); SIOCOUTQNSD would count the unsent alone).
+// When it says 0, the peer's kernel has every byte we wrote. (strace names
+// the request TIOCOUTQ: it shares the terminal request's number.)
+func (c *Conn) SendQueue() (int, error) {
+	n, err := sysIoctlGetInt(c.fd, unix.SIOCOUTQ)
+	if err != nil {
+		return 0, os.NewSyscallError("ioctl", err)
+	}
+	return n, nil
+}
+
+// Reset closes the connection abortively, as -faults' reset does: with
+// SO_LINGER on and a linger time of 0, close(2) sends RST instead of FIN
+// and throws away whatever the send queue still holds (socket(7)) — which
+// is why the fault waits, with SendQueue, until it holds nothing. The
+// client's next read says ECONNRESET. The descriptor is closed whether or
+// not the setsockopt worked.
+func (c *Conn) Reset() error {
+	if c.fd < 0 {
+		return nil
+	}
+	err := c.ResetOnClose()
+	if cerr := c.Abort(); err == nil {
+		return cerr
+	}
+	return err
+}
+
+// ResetOnClose sets SO_LINGER to on with a linger time of 0, so that the
+// close to come sends RST: Reset's first half, for a model that closes the
+// descriptor elsewhere (the uring model, through its ring).
+func (c *Conn) ResetOnClose() error {
+	if err := sysSetsockoptLinger(c.fd, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+		return os.NewSyscallError("setsockopt", err)
 	}
 	return nil
 }

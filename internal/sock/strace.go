@@ -396,6 +396,36 @@ func (s span) getsockoptInt(fd, level, opt, val int, err error) {
 	s.flush(ret(b, 0, err))
 }
 
+// setsockoptLinger narrates setsockopt(2) of SO_LINGER.
+func (s span) setsockoptLinger(fd int, l *unix.Linger, err error) {
+	b := s.line("setsockopt")
+	b = sep(appendSockopt(sep(appendInt(b, fd)), unix.SOL_SOCKET, unix.SO_LINGER))
+	b = appendInt(append(b, "{l_onoff="...), int(l.Onoff))
+	b = appendInt(append(b, ", l_linger="...), int(l.Linger))
+	b = append(b, "}, 8"...)
+	s.flush(ret(b, 0, err))
+}
+
+// ioctlInt narrates ioctl(2) of a request that writes an int. strace names
+// SIOCOUTQ by the terminal request it shares a number with, TIOCOUTQ.
+func (s span) ioctlInt(fd int, req uint, v int, err error) {
+	b := sep(appendInt(s.line("ioctl"), fd))
+	switch req {
+	case unix.SIOCOUTQ:
+		b = append(b, "TIOCOUTQ"...)
+	case unix.SIOCOUTQNSD:
+		b = append(b, "SIOCOUTQNSD"...)
+	default:
+		b = strconv.AppendUint(append(b, "0x"...), uint64(req), 16)
+	}
+	if err != nil {
+		b = append(b, ", 0x..."...) // the value's address, inside unix.IoctlGetInt
+	} else {
+		b = append(appendInt(append(b, ", ["...), v), ']')
+	}
+	s.flush(ret(b, 0, err))
+}
+
 // appendSockopt appends "SOL_SOCKET, SO_REUSEADDR".
 func appendSockopt(b []byte, level, opt int) []byte {
 	switch level {
@@ -412,6 +442,8 @@ func appendSockopt(b []byte, level, opt int) []byte {
 			return append(b, "SO_SNDBUF"...)
 		case unix.SO_RCVBUF:
 			return append(b, "SO_RCVBUF"...)
+		case unix.SO_LINGER:
+			return append(b, "SO_LINGER"...)
 		}
 	case unix.IPPROTO_TCP:
 		b = append(b, "SOL_TCP, "...)
@@ -489,9 +521,24 @@ func (s span) read(fd int, p []byte, n int, err error) {
 // write narrates write(2) of p, which strace shows whatever the result.
 func (s span) write(fd int, p []byte, n int, err error) {
 	b := s.line("write")
-	b = sep(appendInt(b, fd))
-	b = appendInt(sep(appendBuf(b, p, len(p))), len(p))
+	if !resumed(b) {
+		b = appendWriteArgs(b, fd, p)
+	}
 	s.flush(ret(b, int64(n), err))
+}
+
+func appendWriteArgs(b []byte, fd int, p []byte) []byte {
+	b = sep(appendInt(b, fd))
+	return appendInt(sep(appendBuf(b, p, len(p))), len(p))
+}
+
+// writeStarts notes a write's first half (Threads mode): the waker's write,
+// made by the signal goroutine, wakes a loop whose wait returns before the
+// write does — strace shows the write begun first, and so must we.
+func (s span) writeStarts(fd int, p []byte) {
+	if s.t.threads {
+		s.waitStarts("write", appendWriteArgs(nil, fd, p))
+	}
 }
 
 // sendfile narrates sendfile(2): the offset before and, when bytes moved,
@@ -511,8 +558,18 @@ func (s span) sendfile(out, in int, before, after int64, count, n int, err error
 // given (in; the kernel overwrites *out with what was left), and on return
 // the fds that are ready — or "Timeout".
 func (s span) ppoll(fds []unix.PollFd, in, out *unix.Timespec, n int, err error) {
-	b := appendPpollArgs(s.line("ppoll"), fds, in)
+	b := s.line("ppoll")
+	if !resumed(b) {
+		b = appendPpollArgs(b, fds, in)
+	}
 	s.flush(appendPpollResult(b, fds, out, n, err))
+}
+
+// ppollStarts notes a ppoll's first half (Threads mode).
+func (s span) ppollStarts(fds []unix.PollFd, in *unix.Timespec) {
+	if s.t.threads {
+		s.waitStarts("ppoll", appendPpollArgs(nil, fds, in))
+	}
 }
 
 // appendPpollArgs appends what ppoll reads, all strace shows as the call
@@ -582,18 +639,21 @@ func appendTimespec(b []byte, ts *unix.Timespec) []byte {
 
 func (s span) shutdown(fd, how int, err error) {
 	b := s.line("shutdown")
-	b = sep(appendInt(b, fd))
+	b = appendHow(sep(appendInt(b, fd)), how)
+	s.flush(ret(b, 0, err))
+}
+
+// appendHow names shutdown's how: SHUT_WR.
+func appendHow(b []byte, how int) []byte {
 	switch how {
 	case unix.SHUT_RD:
-		b = append(b, "SHUT_RD"...)
+		return append(b, "SHUT_RD"...)
 	case unix.SHUT_WR:
-		b = append(b, "SHUT_WR"...)
+		return append(b, "SHUT_WR"...)
 	case unix.SHUT_RDWR:
-		b = append(b, "SHUT_RDWR"...)
-	default:
-		b = appendInt(b, how)
+		return append(b, "SHUT_RDWR"...)
 	}
-	s.flush(ret(b, 0, err))
+	return appendInt(b, how)
 }
 
 func (s span) close(fd int, err error) {
@@ -642,8 +702,21 @@ func (s span) openat2(dirfd int, path string, how *unix.OpenHow, fd int, err err
 
 // appendStat is strace's short form of a struct stat.
 func appendStat(b []byte, st *unix.Stat_t) []byte {
-	b = append(b, "{st_mode="...)
-	switch st.Mode & unix.S_IFMT {
+	b = appendFileMode(append(b, "{st_mode="...), st.Mode)
+	if t := st.Mode & unix.S_IFMT; t == unix.S_IFCHR || t == unix.S_IFBLK {
+		b = append(b, ", st_rdev=makedev("...)
+		b = appendHexC(b, uint64(unix.Major(st.Rdev)))
+		b = appendHexC(append(b, ", "...), uint64(unix.Minor(st.Rdev)))
+		b = append(b, ')')
+	} else {
+		b = strconv.AppendInt(append(b, ", st_size="...), st.Size, 10)
+	}
+	return append(b, ", ...}"...)
+}
+
+// appendFileMode is a st_mode as strace prints it: S_IFREG|0644.
+func appendFileMode(b []byte, mode uint32) []byte {
+	switch mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		b = append(b, "S_IFREG"...)
 	case unix.S_IFDIR:
@@ -659,23 +732,33 @@ func appendStat(b []byte, st *unix.Stat_t) []byte {
 	case unix.S_IFSOCK:
 		b = append(b, "S_IFSOCK"...)
 	default:
-		b = appendMode(b, st.Mode&unix.S_IFMT)
+		b = appendMode(b, mode&unix.S_IFMT)
 	}
 	for _, f := range [...]flag{{unix.S_ISUID, "S_ISUID"}, {unix.S_ISGID, "S_ISGID"}, {unix.S_ISVTX, "S_ISVTX"}} {
-		if uint64(st.Mode)&f.v != 0 {
+		if uint64(mode)&f.v != 0 {
 			b = append(append(b, '|'), f.name...)
 		}
 	}
-	b = appendMode(append(b, '|'), st.Mode&0o777)
-	if t := st.Mode & unix.S_IFMT; t == unix.S_IFCHR || t == unix.S_IFBLK {
-		b = append(b, ", st_rdev=makedev("...)
-		b = appendHexC(b, uint64(unix.Major(st.Rdev)))
-		b = appendHexC(append(b, ", "...), uint64(unix.Minor(st.Rdev)))
-		b = append(b, ')')
-	} else {
-		b = strconv.AppendInt(append(b, ", st_size="...), st.Size, 10)
-	}
-	return append(b, ", ...}"...)
+	return appendMode(append(b, '|'), mode&0o777)
+}
+
+// statxMasks is strace's statx_masks, in its order: the sums first.
+var statxMasks = []flag{
+	{0xfff, "STATX_ALL"}, {unix.STATX_BASIC_STATS, "STATX_BASIC_STATS"},
+	{unix.STATX_TYPE, "STATX_TYPE"}, {unix.STATX_MODE, "STATX_MODE"}, {unix.STATX_NLINK, "STATX_NLINK"},
+	{unix.STATX_UID, "STATX_UID"}, {unix.STATX_GID, "STATX_GID"}, {unix.STATX_ATIME, "STATX_ATIME"},
+	{unix.STATX_MTIME, "STATX_MTIME"}, {unix.STATX_CTIME, "STATX_CTIME"}, {unix.STATX_INO, "STATX_INO"},
+	{unix.STATX_SIZE, "STATX_SIZE"}, {unix.STATX_BLOCKS, "STATX_BLOCKS"}, {unix.STATX_BTIME, "STATX_BTIME"},
+	{unix.STATX_MNT_ID, "STATX_MNT_ID"}, {unix.STATX_DIOALIGN, "STATX_DIOALIGN"},
+}
+
+// statxAttrs is strace's statx_attrs.
+var statxAttrs = []flag{
+	{unix.STATX_ATTR_COMPRESSED, "STATX_ATTR_COMPRESSED"}, {unix.STATX_ATTR_IMMUTABLE, "STATX_ATTR_IMMUTABLE"},
+	{unix.STATX_ATTR_APPEND, "STATX_ATTR_APPEND"}, {unix.STATX_ATTR_NODUMP, "STATX_ATTR_NODUMP"},
+	{unix.STATX_ATTR_ENCRYPTED, "STATX_ATTR_ENCRYPTED"}, {unix.STATX_ATTR_AUTOMOUNT, "STATX_ATTR_AUTOMOUNT"},
+	{unix.STATX_ATTR_MOUNT_ROOT, "STATX_ATTR_MOUNT_ROOT"}, {unix.STATX_ATTR_VERITY, "STATX_ATTR_VERITY"},
+	{unix.STATX_ATTR_DAX, "STATX_ATTR_DAX"},
 }
 
 // appendHexC is C's %#x: 0x1f, but 0 for zero.
@@ -693,6 +776,28 @@ func (s span) fstat(fd int, st *unix.Stat_t, err error) {
 		b = appendPtr(b, unsafe.Pointer(st))
 	} else {
 		b = appendStat(b, st)
+	}
+	s.flush(ret(b, 0, err))
+}
+
+// statx narrates statx(2) in strace's short form: the sync type is always
+// named, and of the struct only the mask, attributes, mode and size.
+func (s span) statx(dirfd int, path string, flags, mask int, st *unix.Statx_t, err error) {
+	b := s.line("statx")
+	b = sep(appendPath(sep(appendDirfd(b, dirfd)), path))
+	b = append(b, "AT_STATX_SYNC_AS_STAT"...)
+	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		b = append(b, "|AT_SYMLINK_NOFOLLOW"...)
+	}
+	b = sep(appendFlags(sep(b), uint64(mask), statxMasks))
+	if err != nil {
+		b = appendPtr(b, unsafe.Pointer(st))
+	} else {
+		b = appendFlags(append(b, "{stx_mask="...), uint64(st.Mask), statxMasks)
+		b = appendFlags(append(b, ", stx_attributes="...), st.Attributes, statxAttrs)
+		b = appendFileMode(append(b, ", stx_mode="...), uint32(st.Mode))
+		b = strconv.AppendUint(append(b, ", stx_size="...), st.Size, 10)
+		b = append(b, ", ...}"...)
 	}
 	s.flush(ret(b, 0, err))
 }
@@ -717,6 +822,16 @@ func (s span) newfstatat(dirfd int, path string, st *unix.Stat_t, flags int, err
 		b = appendInt(b, flags)
 	}
 	s.flush(ret(b, 0, err))
+}
+
+var dup3Flags = []flag{{unix.O_CLOEXEC, "O_CLOEXEC"}}
+
+// dup3 narrates dup3(2), which returns newfd.
+func (s span) dup3(oldfd, newfd, flags int, err error) {
+	b := s.line("dup3")
+	b = sep(appendInt(sep(appendInt(b, oldfd)), newfd))
+	b = appendFlags(b, uint64(flags), dup3Flags)
+	s.flush(ret(b, int64(newfd), err))
 }
 
 // getdents64 narrates unix.Getdents on buf: the address and size it passed
@@ -819,8 +934,18 @@ func (s span) epollCtl(epfd, op, fd int, ev *unix.EpollEvent, err error) {
 // epollWait narrates epoll_pwait(2) with no signal mask. strace shows only
 // the epfd as the call starts: the events are what it returns.
 func (s span) epollWait(epfd int, events []unix.EpollEvent, max, ms, n int, err error) {
-	b := sep(appendInt(s.line("epoll_pwait"), epfd))
+	b := s.line("epoll_pwait")
+	if !resumed(b) {
+		b = sep(appendInt(b, epfd))
+	}
 	s.flush(appendEpollPwaitResult(b, events, max, ms, n, err))
+}
+
+// epollWaitStarts notes an epoll_pwait's first half (Threads mode).
+func (s span) epollWaitStarts(epfd int) {
+	if s.t.threads {
+		s.waitStarts("epoll_pwait", sep(appendInt(nil, epfd)))
+	}
 }
 
 // appendEpollPwaitResult appends the ready events — like strace, at most

@@ -12,7 +12,7 @@ package sock
 // Each call is narrated by its seam function, the one place it is made; the
 // wrappers above never narrate:
 //
-//	sp := begin()
+//	sp := begin(cRead)
 //	n, err := rawRW(unix.SYS_READ, fd, p)
 //	if sp.on() {
 //		sp.read(fd, p, n, err)
@@ -25,37 +25,35 @@ package sock
 // one Write. That write is not made through the seam, so it is never
 // narrated itself.
 //
-// Two things strace -f does are left for when the server runs several event
-// loops, one per thread; each is a change here and in strace.go, none in
-// the wrappers:
+// With several event loops (-loops N), one per thread, the lines of the
+// threads interleave, and the narration does two more things strace -f does
+// (TraceOptions.Threads):
 //
-//   - "[pid TID] " before each line. A tracer made for it would have begin
-//     take the thread's id, with gettid(2) made raw and not narrated (like
-//     the trace file's own calls; the comparison with strace already drops
-//     calls the narration does not claim), into a new span field, and line
-//     would put the prefix first. Each loop stays on one thread
+//   - "[pid TID] " before each line: begin takes the thread's id with
+//     gettid(2) — made raw, not narrated, like the narration's own writes,
+//     and only in this mode. Each loop stays on one thread
 //     (runtime.LockOSThread), so the thread that asked is the one that makes
-//     the call. Off, it costs nothing: begin returns before it.
-//   - A blocking wait (ppoll, epoll_pwait with a timeout) told when it starts
-//     as well as when it returns, so a line from another thread can come in
-//     between, as strace prints it:
+//     the call.
+//   - A blocking wait (ppoll, epoll_pwait) is noted when it starts; if
+//     another thread narrates a line before it returns, the wait's first
+//     half is printed first, as strace prints it, and its return later:
 //
-//	ppoll([{fd=7, events=POLLIN}], 1, {tv_sec=5, tv_nsec=0}, NULL, 0 <unfinished ...>
-//	<... ppoll resumed>) = 1 ([{fd=7, revents=POLLIN}], left {tv_sec=4, tv_nsec=999000000})
+//	[pid  4101] epoll_pwait(7,  <unfinished ...>
+//	[pid  4102] write(5, "\1\0\0\0\0\0\0\0", 8) = 8
+//	[pid  4101] <... epoll_pwait resumed>[{events=EPOLLIN, data={u32=5, u64=18446744069414584325}}], 256, -1, NULL, 8) = 1
 //
-//     The two narrations are already cut where strace cuts them
-//     (appendPpollArgs before the call, appendPpollResult after it;
-//     epoll_pwait after its epfd). A span method would write the first half
-//     with " <unfinished ...>" and mark the span started, leaving it busy;
-//     the seam function would call it just before the wait; the narration at
-//     return would then begin "<... ppoll resumed>" and append the second
-//     half. The timespec sysPpoll copies today would no longer be needed: the
-//     timeout is printed before the kernel overwrites it.
+//     so a cause is never printed after its effect. A wait nobody
+//     interrupts is one line, as before. The two halves are cut where
+//     strace cuts them: ppoll after its arguments (appendPpollArgs),
+//     epoll_pwait after its epfd. A write(2) is noted as it starts too: the
+//     waker's, made by the signal goroutine, wakes the loops, whose waits
+//     return — and are narrated — before the write itself has returned.
 
 import (
+	"bytes"
 	"io"
-	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,11 +63,14 @@ import (
 
 // tracer is where narration goes.
 type tracer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	timed bool
-	buf   []byte       // one line, reused
-	busy  atomic.Int32 // calls begun and not yet narrated
+	mu      sync.Mutex
+	w       io.Writer
+	own     int // the descriptor w's bytes end up on, whose writes are not narrated; -1: none
+	timed   bool
+	threads bool          // several threads narrate: "[pid TID] ", and waits cut in two
+	waiting []waitingCall // threads in a blocking wait, in the order they began it
+	buf     []byte        // one line, reused
+	busy    atomic.Int32  // calls begun and not yet narrated
 }
 
 var active atomic.Pointer[tracer]
@@ -77,8 +78,10 @@ var active atomic.Pointer[tracer]
 // SetTrace narrates every later system call made by this package to w (nil:
 // stop narrating). timed appends each call's duration, as strace -T does. Call
 // it at start-up, before the calls to narrate. Each line reaches w in one
-// Write call; a *os.File, or the writer CreateTraceFile returns, makes that
-// one write(2).
+// Write call, made by the thread that made the system call, with the
+// tracer's lock held: w must not make it wait. rawserve gives it a queue
+// (internal/outq) whose own goroutine writes the lines out, in order, with
+// Output's write(2) calls, which SetTraceTo keeps from narrating.
 //
 // Switching narration off or over waits, up to a second, for the calls
 // already begun to be narrated: at exit, the signal goroutine's Waker.Wake
@@ -87,10 +90,34 @@ var active atomic.Pointer[tracer]
 // It waits by yielding, not in time.Sleep: a runtime timer would start the
 // Go runtime's epoll poller (epoll_create1, eventfd2), which this server
 // otherwise never wakes.
-func SetTrace(w io.Writer, timed bool) {
+func SetTrace(w io.Writer, timed bool) { SetTraceTo(w, -1, timed) }
+
+// SetTraceTo is SetTrace for a w whose bytes end up written, by Output, to
+// descriptor own (-trace's stderr, or -trace-file's): the writes to own are
+// not narrated. They are the narration's own, and narrating them would make
+// more narration to write, without end. Writes to any other descriptor —
+// the access log on stdout, stderr's lines when the narration goes to a
+// file — are narrated like every call.
+func SetTraceTo(w io.Writer, own int, timed bool) {
+	SetTraceWith(w, TraceOptions{Own: own, Timed: timed})
+}
+
+// TraceOptions are SetTraceWith's: Own and Timed as for SetTraceTo, and
+// Threads when more than one thread makes calls worth telling apart (see
+// the top of this file).
+type TraceOptions struct {
+	Own            int
+	Timed, Threads bool
+}
+
+// SetTraceWith is SetTrace with all the options.
+func SetTraceWith(w io.Writer, o TraceOptions) {
 	var t *tracer
-	if w != nil {
-		t = &tracer{w: w, timed: timed, buf: make([]byte, 0, 512)}
+	switch {
+	case w != nil:
+		t = &tracer{w: w, own: o.Own, timed: o.Timed, threads: o.Threads, buf: make([]byte, 0, 512)}
+	case counts.Load() != nil:
+		t = &tracer{own: -1} // counting, with no narration
 	}
 	old := active.Swap(t)
 	if old == nil {
@@ -101,60 +128,55 @@ func SetTrace(w io.Writer, timed bool) {
 	}
 }
 
-// CreateTraceFile creates (or truncates) path for narration, with a raw
-// openat(2) — package os would start the Go runtime's epoll poller for it —
-// and returns a writer that makes one write(2) per line. Neither the open,
-// its writes nor its close are narrated: it is the narration's own fd.
-func CreateTraceFile(path string) (io.WriteCloser, error) {
-	for {
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return &traceFile{fd: fd}, nil
-	}
-}
-
-type traceFile struct{ fd int }
-
-func (f *traceFile) Write(p []byte) (int, error) {
-	done := 0
-	for done < len(p) {
-		n, err := unix.Write(f.fd, p[done:])
-		if n > 0 {
-			done += n
-		}
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return done, err
-		}
-	}
-	return done, nil
-}
-
-func (f *traceFile) Close() error { return unix.Close(f.fd) }
-
-// span is one call being narrated: the tracer (nil: narration is off) and,
-// for -trace-time, when the call began.
+// span is one call being narrated: the tracer (nil: narration is off),
+// for -trace-time when the call began, and in Threads mode its thread.
 type span struct {
-	t  *tracer
-	t0 time.Duration
+	t   *tracer
+	t0  time.Duration
+	tid int
+}
+
+// waitingCall is a blocking wait under way, in Threads mode: its thread,
+// its first half, and whether that has been printed (another thread's line
+// came in between).
+type waitingCall struct {
+	tid  int
+	name string
+	head []byte
+	told bool
 }
 
 // epoch anchors span.t0 to the monotonic clock.
 var epoch = time.Now()
 
 // begin starts narrating a call: call it just before the system call, and
-// when it is on, end with the narration, whatever the call returned.
-func begin() span {
+// when it is on, end with the narration, whatever the call returned. It
+// counts the call, when counting is on (CountCalls).
+func begin(id callID) span {
 	t := active.Load()
 	if t == nil {
 		return span{}
+	}
+	if c := counts.Load(); c != nil {
+		c[id].Add(1)
+	}
+	return t.start()
+}
+
+// beginNote starts narrating a line that is not a system call: a ring's
+// entry (uring_strace.go). It is not counted.
+func beginNote() span {
+	t := active.Load()
+	if t == nil {
+		return span{}
+	}
+	return t.start()
+}
+
+// start begins a span on t, if t narrates.
+func (t *tracer) start() span {
+	if t.w == nil {
+		return span{} // counting only
 	}
 	// Counted busy before the second look, so that SetTrace, which swaps
 	// the tracer and then waits for busy to drain, either sees this call
@@ -164,19 +186,65 @@ func begin() span {
 		t.busy.Add(-1)
 		return span{}
 	}
+	sp := span{t: t}
 	if t.timed {
-		return span{t, time.Since(epoch)}
+		sp.t0 = time.Since(epoch)
 	}
-	return span{t: t}
+	if t.threads {
+		sp.tid = unix.Gettid() // raw, not narrated: the narration's own
+	}
+	return sp
 }
 
 // on says whether the call is narrated.
 func (s span) on() bool { return s.t != nil }
 
-// line takes the buffer and starts the line with name and "(".
+// line takes the buffer and starts the line with name and "(" — or, for a
+// wait whose first half was printed, with strace's "<... name resumed>",
+// and the caller appends only the rest (see resumed).
 func (s span) line(name string) []byte {
 	s.t.mu.Lock()
-	return append(append(s.t.buf[:0], name...), '(')
+	b := s.prefix(s.t.buf[:0])
+	if s.t.threads {
+		for i, w := range s.t.waiting {
+			if w.tid == s.tid {
+				s.t.waiting = append(s.t.waiting[:i], s.t.waiting[i+1:]...)
+				if w.told {
+					return append(append(append(b, "<... "...), name...), " resumed>"...)
+				}
+				break
+			}
+		}
+	}
+	return append(append(b, name...), '(')
+}
+
+// resumed says whether line began a resumed wait's second half: then the
+// caller appends what comes after the first half.
+func resumed(b []byte) bool { return bytes.HasSuffix(b, []byte(" resumed>")) }
+
+// prefix is strace -f's "[pid TID] ", in Threads mode.
+func (s span) prefix(b []byte) []byte {
+	if !s.t.threads {
+		return b
+	}
+	b = append(b, "[pid "...)
+	for n := len(strconv.Itoa(s.tid)); n < 5; n++ {
+		b = append(b, ' ')
+	}
+	return append(strconv.AppendInt(b, int64(s.tid), 10), "] "...)
+}
+
+// waitStarts notes, in Threads mode, that this thread begins a blocking
+// wait whose first half is head (without "name("); nothing is printed
+// unless another thread's line comes before the wait returns.
+func (s span) waitStarts(name string, head []byte) {
+	if !s.t.threads {
+		return
+	}
+	s.t.mu.Lock()
+	s.t.waiting = append(s.t.waiting, waitingCall{tid: s.tid, name: name, head: head})
+	s.t.mu.Unlock()
 }
 
 // flush appends the duration (-trace-time) and the newline, writes the line and gives the
@@ -187,6 +255,17 @@ func (s span) flush(b []byte) {
 	}
 	b = append(b, '\n')
 	s.t.buf = b[:0]
+	// Other threads' waits under way are cut here, their first halves
+	// printed before this line, as strace does.
+	for i := range s.t.waiting {
+		w := &s.t.waiting[i]
+		if w.tid != s.tid && !w.told {
+			w.told = true
+			u := (span{t: s.t, tid: w.tid}).prefix(nil)
+			u = append(append(append(append(u, w.name...), '('), w.head...), " <unfinished ...>\n"...)
+			s.t.w.Write(u)
+		}
+	}
 	s.t.w.Write(b)
 	s.t.mu.Unlock()
 	s.t.busy.Add(-1)

@@ -100,6 +100,14 @@ func TestTraceFormat(t *testing.T) {
 
 		{func(s span) { s.setsockoptInt(6, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, nil) }, `setsockopt(6, SOL_SOCKET, SO_REUSEPORT, [1], 4) = 0`},
 
+		// -faults' reset and pauses, as strace 6.1 printed them.
+		{func(s span) { s.ioctlInt(8, unix.SIOCOUTQ, 0, nil) }, `ioctl(8, TIOCOUTQ, [0]) = 0`},
+		{func(s span) { s.ioctlInt(8, unix.SIOCOUTQNSD, 1448, nil) }, `ioctl(8, SIOCOUTQNSD, [1448]) = 0`},
+		{func(s span) { s.setsockoptLinger(8, &unix.Linger{Onoff: 1, Linger: 0}, nil) },
+			`setsockopt(8, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0`},
+		{func(s span) { s.ppoll(nil, &unix.Timespec{Nsec: 1000000}, &unix.Timespec{}, 0, nil) },
+			`ppoll(NULL, 0, {tv_sec=0, tv_nsec=1000000}, NULL, 0) = 0 (Timeout)`},
+
 		// The event loop, as strace 6.1 printed the same calls.
 		{func(s span) { s.epollCreate1(unix.EPOLL_CLOEXEC, 5, nil) }, `epoll_create1(EPOLL_CLOEXEC) = 5`},
 		{func(s span) { s.pread64(11, big[:13], 0, copy(big, "Hello, World!"), nil) }, `pread64(11, "Hello, World!", 13, 0) = 13`},
@@ -260,7 +268,7 @@ func TestTraceGetdents(t *testing.T) {
 	buf := make([]byte, 4096+1)[1:] // misaligned: x/sys skips 7 bytes
 	f := &File{fd: fd}
 	var names []string
-	if err := f.ReadDir(buf, func(name []byte, isDir bool) { names = append(names, string(name)) }); err != nil {
+	if err := f.ReadDir(buf, func(name []byte, isDir bool) bool { names = append(names, string(name)); return true }); err != nil {
 		t.Fatal(err)
 	}
 	SetTrace(nil, false)
@@ -559,7 +567,7 @@ func TestTraceOffWaits(t *testing.T) {
 	if _, err := r.Open("a\x00b"); err == nil {
 		t.Fatal("opened a path with a NUL")
 	}
-	sp := begin()
+	sp := begin(cClose)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		sp.close(99, unix.EBADF)
@@ -571,5 +579,31 @@ func TestTraceOffWaits(t *testing.T) {
 	}
 	if got := out.String(); strings.Contains(got, "a\\0b") || !strings.HasSuffix(got, "close(99) = -1 EBADF (Bad file descriptor)\n") {
 		t.Errorf("narration:\n%s", got)
+	}
+}
+
+// Reopen narrates open, fstat, dup3 onto the root's descriptor, and close;
+// Stat a newfstatat from AT_FDCWD — as strace shows them.
+func TestTraceReopen(t *testing.T) {
+	dir := t.TempDir()
+	r, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out bytes.Buffer
+	SetTrace(&out, false)
+	Stat(dir)
+	r.Reopen(dir)
+	SetTrace(nil, false)
+	q := regexp.QuoteMeta
+	want := regexp.MustCompile(`^` + q(`newfstatat(AT_FDCWD, "`+dir+`", {st_mode=S_IFDIR|0`) + `\d+` + q(`, st_size=`) + `\d+` + q(`, ...}, 0) = 0`) + `\n` +
+		q(`openat(AT_FDCWD, "`+dir+`", O_RDONLY|O_CLOEXEC|O_PATH|O_DIRECTORY) = `) + `(\d+)\n` +
+		`fstat\((\d+), \{st_mode=S_IFDIR\|0\d+, st_size=\d+, \.\.\.\}\) = 0\n` +
+		fmt.Sprintf(`dup3\((\d+), %d, O_CLOEXEC\) = %d\n`, r.fd, r.fd) +
+		`close\((\d+)\) = 0\n$`)
+	m := want.FindStringSubmatch(out.String())
+	if m == nil || m[1] != m[2] || m[1] != m[3] || m[1] != m[4] {
+		t.Errorf("narration:\n%s", out.String())
 	}
 }

@@ -167,8 +167,8 @@ type pollArgs struct {
 // IdleDelay is how long a wait lasts before the Flusher is flushed.
 const IdleDelay = 100 * time.Millisecond
 
-// wait blocks until fd reports one of events, deadline passes (zero: no
-// deadline), a client is queued on the watched listener (WatchQueue) or, if
+// wait blocks until fd reports one of events (fd < 0: there is none to
+// watch), deadline passes (zero: no deadline), a client is queued on the watched listener (WatchQueue) or, if
 // wakeable, the Waker fires. It returns nil when the caller should retry its
 // system call, ErrTimeout, ErrQueued, ErrShutdown, or a ppoll error.
 //
@@ -197,8 +197,11 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 		return nil
 	}
 	fds := &p.args.fds
-	fds[0] = unix.PollFd{Fd: int32(fd), Events: events}
-	n, queue, waker := 1, -1, -1
+	n, queue, waker := 0, -1, -1
+	if fd >= 0 {
+		fds[0] = unix.PollFd{Fd: int32(fd), Events: events}
+		n = 1
+	}
 	if p.queue != nil && !p.queued && p.queue.fd != fd && events == unix.POLLIN {
 		fds[n] = unix.PollFd{Fd: int32(p.queue.fd), Events: unix.POLLIN}
 		queue, n = n, n+1
@@ -229,12 +232,25 @@ func (p *Poller) wait(fd int, events int16, deadline time.Time, wakeable bool) e
 			p.queued = true
 		}
 		switch {
-		case fds[0].Revents != 0:
+		case fd >= 0 && fds[0].Revents != 0:
 			return nil // the fd is ready, and the caller learns of the queue from Queued
 		case p.queued:
 			return ErrQueued
 		}
 	}
+}
+
+// SleepUntil waits, doing nothing, until t: a ppoll over no descriptor at
+// all, whose timeout is the wait — a fault's delay or a drip's interval in
+// the serial model (-faults), which holds the server meanwhile, as it does
+// for any response. A shutdown does not cut it short: the pause is part of a
+// response in flight, which its write timeout bounds. (Spinning does not
+// sleep: it returns at once, and the caller looks at the clock.)
+func (p *Poller) SleepUntil(t time.Time) error {
+	if err := p.wait(-1, 0, t, false); err != nil && err != ErrTimeout {
+		return err
+	}
+	return nil
 }
 
 // sleep waits for d, or until the Waker fires. It backs off after EMFILE:

@@ -10,26 +10,61 @@ package static
 import (
 	"bytes"
 	"errors"
+	"io"
 	"io/fs"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/rawserve/rawserve/internal/sock"
 )
 
-// Dir serves files below a root directory.
+// Dir serves files below a root directory. Every serving loop calls Lookup
+// at once: the root's descriptor never changes, and what does change when
+// the directory is replaced is kept in atomics, with a mutex for the
+// replacement itself only (see root.go).
 type Dir struct {
 	root *sock.Root
+	path string // as given to Open: where the root is looked for again
 	// List serves an HTML listing for a directory without index.html,
 	// instead of 403.
 	List bool
+	// Log gets one line when the directory at the path is replaced, goes
+	// or comes back, and the first time root serves a file not everyone
+	// may read (nil: no line). Set it, like List, before serving.
+	Log io.Writer
+
+	asRoot      bool        // running as root: permissions keep nothing from being served
+	warnedPerms atomic.Bool // the line about that has been written
+
+	state     atomic.Pointer[rootState] // what the root's descriptor holds, or gone
+	start     time.Time                 // for the monotonic clock nextCheck counts on
+	nextCheck atomic.Int64              // ns after start: when a hit next checks the root
+	reopening sync.Mutex                // held by the one loop that reopens the root
 }
 
-// Open opens dir once; every Lookup resolves below it.
+// Open opens dir once; every Lookup resolves below it — and reopens it when
+// the path comes to name another directory (root.go).
 func Open(dir string) (*Dir, error) {
 	r, err := sock.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{root: r}, nil
+	id, err := r.ID()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	d := &Dir{root: r, path: dir, start: time.Now(), asRoot: sock.RunningAsRoot()}
+	d.state.Store(&rootState{id: id})
+	d.nextCheck.Store(int64(checkEvery))
+	return d, nil
+}
+
+// Has reports whether name, a path below the root ("_faults"), exists.
+func (d *Dir) Has(name string) bool {
+	var st sock.FileStat
+	return d.root.Statx(append([]byte(name), 0), &st) == nil
 }
 
 // Close releases the root directory. Files returned by Lookup stay usable.
@@ -42,10 +77,11 @@ type Result struct {
 	Body        []byte     // or, for a directory listing, the page itself
 	ContentType string     // when 200
 	Location    string     // when 301: the cleaned path, re-encoded, with "/" appended
+	Name        string     // when 200 with a File: its path below the root, as opened (index.html included)
 }
 
 // indexName is served for a path that names a directory with a trailing
-// slash. There are no directory listings: without it, the answer is 404.
+// slash. Without it, the answer is 403, or a listing with List.
 const indexName = "index.html"
 
 // Lookup resolves a raw request path (the path part of the request-target,
@@ -55,9 +91,9 @@ const indexName = "index.html"
 //   - CleanPath refuses: 400, 403 or 404 (see there).
 //   - A path ending in "/" opens dir/index.html directly, in one open. If
 //     that fails because there is no index (or index.html is itself a
-//     directory) but the directory exists: 403 — it is there, and there are
-//     no listings. A regular file asked as a directory (ENOTDIR) or a
-//     missing directory: 404.
+//     directory) but the directory exists: 403 — it is there, not for
+//     browsing — or with List, its listing. A regular file asked as a
+//     directory (ENOTDIR) or a missing directory: 404.
 //   - A path without the trailing slash that names a directory gives 301 to
 //     the same path with "/", so that relative links in its index resolve
 //     against the directory rather than its parent.
@@ -67,10 +103,19 @@ const indexName = "index.html"
 //   - Neither a regular file nor a directory (FIFO, socket, device), a
 //     symlink leaving the root, or EACCES: 403. Missing: 404. Anything
 //     else the kernel says (EMFILE, EIO...): 500.
+//   - Before any of that, the root itself is checked (root.go), at most
+//     once per request: on the first request after a second has passed,
+//     and whenever the first open finds nothing (404). A replaced
+//     directory is reopened and the open made again; while the path names
+//     no directory at all, every request is 404.
 func (d *Dir) Lookup(rawPath []byte) Result {
 	rel, dir, status := CleanPath(rawPath)
 	if status != 0 {
 		return Result{Status: status}
+	}
+	checked := d.checkDue()
+	if checked && d.checkRoot(d.state.Load()) == rootGone {
+		return Result{Status: 404}
 	}
 	name := rel
 	if dir {
@@ -80,7 +125,18 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 			name = rel + "/" + indexName
 		}
 	}
+	root := d.state.Load() // what the open below is made in, or newer
 	f, err := d.root.Open(name)
+	if err != nil && !checked && errors.Is(err, fs.ErrNotExist) {
+		// A miss is what a replaced root looks like: the descriptor may
+		// hold the old directory, deleted, in which every name is ENOENT.
+		switch d.checkRoot(root) {
+		case rootGone:
+			return Result{Status: 404}
+		case rootReopened:
+			f, err = d.root.Open(name)
+		}
+	}
 	if err != nil {
 		status := errStatus(err)
 		if status == 404 && dir {
@@ -98,7 +154,23 @@ func (d *Dir) Lookup(rawPath []byte) Result {
 		// scheme-relative redirect to another host.
 		return Result{Status: 301, Location: "/" + escapePath(rel) + "/"}
 	}
-	return Result{Status: 200, File: f, ContentType: ContentType(name)}
+	if d.asRoot && f.Perm&0o004 == 0 {
+		d.warnPerms(name, f.Perm)
+	}
+	return Result{Status: 200, File: f, ContentType: ContentType(name), Name: name}
+}
+
+// warnPerms says, once, that root has served a file whose mode keeps others
+// from reading it. Anyone but root would have been refused (EACCES, 403);
+// root reads every file, so below the root directory permissions are no
+// boundary — a private key left there with mode 0600 is served all the
+// same. Said when it happens rather than at start-up, when nothing is known
+// yet about the files, and with no system call: fstat gave the mode.
+func (d *Dir) warnPerms(name string, perm uint32) {
+	if !d.warnedPerms.Load() && d.warnedPerms.CompareAndSwap(false, true) {
+		d.logf("rawserve: warning: running as root, which may read any file: served %q (mode %#o), which not everyone may read; "+
+			"permissions keep nothing below -dir from being served (this is said once)\n", "/"+name, perm)
+	}
 }
 
 // noIndex answers a path ending in "/" whose index.html is missing: 404 if
@@ -159,8 +231,16 @@ const pathBuf = 256
 //     — is 404, even if a later ".." would remove it: hidden files are never
 //     served, and 404 does not confirm that they exist.
 func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
+	var stack [pathBuf]byte
+	out, dir, status := cleanPath(stack[:0], rawPath)
+	return string(out), dir, status
+}
+
+// cleanPath is CleanPath appending the cleaned path to dst, for a caller
+// that keeps a buffer of its own (Cache: no allocation on a hit).
+func cleanPath(dst, rawPath []byte) (out []byte, dir bool, status int) {
 	if len(rawPath) == 0 || rawPath[0] != '/' {
-		return "", false, 400
+		return dst, false, 400
 	}
 	// First pass: reject malformed bytes wherever they are, so that a
 	// bad request is 400 whatever its segments would have said.
@@ -168,18 +248,18 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 		c := rawPath[i]
 		switch {
 		case c < 0x20 || c == 0x7f || c == '\\':
-			return "", false, 400
+			return dst, false, 400
 		case c == '%':
 			if i+2 >= len(rawPath) {
-				return "", false, 400
+				return dst, false, 400
 			}
 			hi, ok1 := unhex(rawPath[i+1])
 			lo, ok2 := unhex(rawPath[i+2])
 			if !ok1 || !ok2 {
-				return "", false, 400
+				return dst, false, 400
 			}
 			if b := hi<<4 | lo; b == 0 || b == '/' || b == '\\' {
-				return "", false, 400
+				return dst, false, 400
 			}
 			i += 2
 		}
@@ -187,15 +267,15 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 
 	// Second pass: decode each segment onto the end of out, then keep,
 	// drop or pop it. out holds the cleaned segments joined by "/".
-	var stack [pathBuf]byte
-	out := stack[:0]
+	base := len(dst)
+	out = dst
 	for p := rawPath[1:]; ; {
 		seg, rest, more := p, p[:0], false
 		if i := bytes.IndexByte(p, '/'); i >= 0 {
 			seg, rest, more = p[:i], p[i+1:], true
 		}
 		mark := len(out)
-		if mark > 0 {
+		if mark > base {
 			out = append(out, '/')
 		}
 		start := len(out)
@@ -205,13 +285,13 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 			out = out[:mark]
 			dir = true
 		case len(s) == 2 && s[0] == '.' && s[1] == '.':
-			if mark == 0 {
-				return "", false, 403
+			if mark == base {
+				return dst, false, 403
 			}
-			out = out[:max(bytes.LastIndexByte(out[:mark], '/'), 0)]
+			out = out[:max(bytes.LastIndexByte(out[base:mark], '/')+base, base)]
 			dir = true
 		case s[0] == '.':
-			return "", false, 404
+			return dst, false, 404
 		default:
 			dir = false
 		}
@@ -220,7 +300,7 @@ func CleanPath(rawPath []byte) (rel string, dir bool, status int) {
 		}
 		p = rest
 	}
-	return string(out), dir, 0
+	return out, dir, 0
 }
 
 // appendDecoded appends seg to dst with %XX escapes decoded. CleanPath has

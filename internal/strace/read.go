@@ -64,7 +64,10 @@ func (c Call) Errno() string {
 }
 
 var (
-	threadID = regexp.MustCompile(`^(\d+)\s+`) // strace -f -o FILE begins each line with it
+	// strace -f -o FILE begins each line with the thread's id; on a
+	// terminal, and in rawserve's narration with several loops, it is
+	// "[pid  4101] ".
+	threadID = regexp.MustCompile(`^(?:\[pid\s+(\d+)\]|(\d+))\s+`)
 	callLine = regexp.MustCompile(`^(\w+)\((.*)\)\s+= (.*)$`)
 	resumed  = regexp.MustCompile(`^<\.\.\. \w+ resumed>(.*)$`)
 )
@@ -84,7 +87,7 @@ func Parse(r io.Reader) ([]Call, error) {
 	for sc.Scan() {
 		tid, text := "", sc.Text()
 		if m := threadID.FindStringSubmatch(text); m != nil {
-			tid, text = m[1], text[len(m[0]):]
+			tid, text = m[1]+m[2], text[len(m[0]):]
 		}
 		if start, ok := strings.CutSuffix(text, " <unfinished ...>"); ok {
 			pending[tid] = start
@@ -124,28 +127,61 @@ func Read(path string) ([]Call, error) {
 // Own keeps the calls a program made on descriptors of its own making, so
 // that the Go runtime's calls (futex, its start-up reads, …) and writes to
 // stdout and stderr fall away. A call is kept when it makes a descriptor
-// from nothing (socket, eventfd2, epoll_create1, an openat from AT_FDCWD)
-// or is made on one the program made (for ppoll, the first of its set);
-// what such a call returns (accept4's connection, openat2's file) is the
-// program's too, until its close.
-func Own(calls []Call) []Call {
-	mine := map[int]bool{}
+// from nothing (socket, eventfd2, epoll_create1, io_uring_setup, an openat
+// from AT_FDCWD) or is made on one the program made (for ppoll, the first
+// of its set); what such a call returns (accept4's connection, openat2's
+// file) is the program's too, until its close. A mapping of one of its
+// descriptors (mmap of an io_uring's rings: the descriptor is the fifth
+// argument) is the program's, and so is the munmap of what it mapped. A
+// ppoll over no descriptor at all — rawserve's pause for a fault's delay —
+// is kept too: the Go runtime sleeps in futex and nanosleep, never in
+// ppoll.
+func Own(calls []Call) []Call { return OwnWith(calls) }
+
+// OwnWith is Own for a program that was also given descriptors strace
+// cannot see being made: the connections an io_uring's accept returned
+// come back in the ring's memory, not from a system call. Those numbers
+// are the program's throughout: from the start, and after a close (the
+// ring may return the number again, and strace would not see it).
+func OwnWith(calls []Call, given ...int) []Call {
+	mine, always := map[int]bool{}, map[int]bool{}
+	for _, fd := range given {
+		mine[fd], always[fd] = true, true
+	}
+	mapped := map[string]bool{}
 	var kept []Call
 	for _, c := range calls {
 		first, _, _ := strings.Cut(c.Args, ",")
 		switch {
-		case c.Name == "socket", c.Name == "eventfd2", c.Name == "epoll_create1", first == "AT_FDCWD":
+		case c.Name == "socket", c.Name == "eventfd2", c.Name == "epoll_create1", c.Name == "io_uring_setup", first == "AT_FDCWD",
+			c.Name == "ppoll" && first == "NULL":
+		case c.Name == "mmap":
+			args := strings.Split(c.Args, ", ")
+			if len(args) != 6 || c.Errno() != "" {
+				continue
+			}
+			if fd, err := strconv.Atoi(args[4]); err != nil || !mine[fd] {
+				continue
+			}
+			mapped[c.Result] = true
+		case c.Name == "munmap":
+			if !mapped[first] {
+				continue
+			}
+			delete(mapped, first)
 		case !mine[c.FD()]:
 			continue
 		}
 		kept = append(kept, c)
 		switch c.Name {
-		case "socket", "eventfd2", "epoll_create1", "openat", "openat2", "accept4", "accept":
+		case "socket", "eventfd2", "epoll_create1", "io_uring_setup", "openat", "openat2", "accept4", "accept":
 			if fd := c.Ret(); fd >= 0 {
 				mine[fd] = true
 			}
 		case "close":
-			delete(mine, c.FD())
+			if !always[c.FD()] {
+				delete(mine, c.FD())
+			}
 		}
 	}
 	return kept

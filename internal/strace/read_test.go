@@ -76,6 +76,37 @@ func TestReadJoinsSplitCallsAndOwnKeepsTheServers(t *testing.T) {
 	}
 }
 
+// An io_uring is the program's: its setup, the mappings of its rings and
+// their unmapping, and its enters; so are the connections its accept gave
+// (OwnWith), which strace never sees being made — even after a close, since
+// the ring may give the number again. The runtime's own mappings are not.
+func TestOwnRing(t *testing.T) {
+	calls, err := Parse(strings.NewReader(`mmap(NULL, 262144, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
+io_uring_setup(256, {flags=IORING_SETUP_CQSIZE, sq_entries=256}) = 5
+mmap(NULL, 66624, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, 5, 0) = 0x7f0000100000
+mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_POPULATE, 3, 0) = 0x7f0000200000
+io_uring_enter(5, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) = 1
+getpeername(8, {sa_family=AF_INET, sin_port=htons(1), sin_addr=inet_addr("127.0.0.1")}, [112 => 16]) = 0
+close(8) = 0
+getpeername(8, {sa_family=AF_INET, sin_port=htons(2), sin_addr=inet_addr("127.0.0.1")}, [112 => 16]) = 0
+getpeername(9, {sa_family=AF_INET, sin_port=htons(3), sin_addr=inet_addr("127.0.0.1")}, [112 => 16]) = 0
+munmap(0x7f0000200000, 4096) = 0
+munmap(0x7f0000100000, 66624) = 0
+close(5) = 0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range OwnWith(calls, 8) {
+		got = append(got, c.Name+" "+strings.SplitN(c.Args, ",", 2)[0])
+	}
+	want := "io_uring_setup 256|mmap NULL|io_uring_enter 5|getpeername 8|close 8|getpeername 8|munmap 0x7f0000100000|close 5"
+	if strings.Join(got, "|") != want {
+		t.Errorf("kept %q\nwant %q", strings.Join(got, "|"), want)
+	}
+}
+
 // Without -f there is no thread id; a call resumed with no start (strace
 // attached in its middle) is left out, as are signals and exits.
 func TestParseWithoutThreadIDs(t *testing.T) {

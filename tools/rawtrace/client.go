@@ -118,3 +118,26 @@ func (tl *tool) fetchSlowly(addr, path string, rate int64) (int64, time.Duration
 	}
 	return n, time.Since(begin)
 }
+
+// resetMidResponse asks for path with a receive buffer of 4 KiB, reads the
+// first bytes of the response, and closes with SO_LINGER 0: the kernel
+// sends RST instead of FIN, and drops what the server had sent.
+func (tl *tool) resetMidResponse(addr, path string) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		tl.die("connect: %v", err)
+	}
+	tc := conn.(*net.TCPConn)
+	tc.SetReadBuffer(4096)
+	tc.SetDeadline(time.Now().Add(clientDeadline))
+	if _, err := io.WriteString(tc, request(path)); err != nil {
+		tl.die("write: %v", err)
+	}
+	if _, err := io.ReadFull(tc, make([]byte, 1024)); err != nil {
+		tl.die("reading the start of a response: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server fills its send buffer and waits
+	tc.SetLinger(0)
+	tc.Close()
+}

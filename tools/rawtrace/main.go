@@ -1,12 +1,14 @@
 // Command rawtrace runs rawserve under strace and shows what it asks of the
 // kernel: the classroom demo (make demo), the cost of waiting (make models),
-// the calls per request (make syscalls), and the scenarios behind the traces
-// in docs/walkthrough.md and docs/models.md.
+// the calls per request (make syscalls), the scenarios behind the traces
+// in docs/walkthrough.md and docs/models.md, and the seed post's loop beside
+// rawserve's (make compare).
 //
 //	go run ./tools/rawtrace [-bin PATH] demo
 //	go run ./tools/rawtrace [-bin PATH] models
 //	go run ./tools/rawtrace [-bin PATH] syscalls [-n N] [-o FILE]
 //	go run ./tools/rawtrace [-bin PATH] walkthrough [NAME]
+//	go run ./tools/rawtrace [-bin PATH] compare [-seedpost PATH]
 //
 // It starts rawserve (the binary -bin names, else a build of ./cmd/rawserve)
 // with internal/strace, on 127.0.0.1 and a port the kernel picks, drives it
@@ -38,6 +40,8 @@ commands:
   syscalls [-n N] [-o FILE]
                         the calls per request, as Markdown: docs/syscalls.md (make syscalls)
   walkthrough [NAME]    reproduce one trace of docs/walkthrough.md or docs/models.md; no NAME lists them
+  compare [-seedpost PATH]
+                        the seed post's loop on Go's net beside rawserve's serial model, step by step (make compare)
 `
 
 func main() {
@@ -55,6 +59,7 @@ func main() {
 	}
 	commands := map[string]func(*tool, []string){
 		"demo": demo, "models": models, "syscalls": syscalls, "walkthrough": walkthrough,
+		"compare": compare,
 	}
 	run, ok := commands[args[0]]
 	if !ok {

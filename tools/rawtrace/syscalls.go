@@ -75,6 +75,12 @@ func syscalls(tl *tool, args []string) {
 	}
 	file, connsFile := run("file", "/1mib.bin", false, "-dir", www)
 	epoll, connsEpoll := run("epoll", "/healthz", false, "-model", "epoll")
+	if err := os.WriteFile(www+"/index.html", []byte("Hello, World!"), 0o644); err != nil {
+		tl.die("%v", err)
+	}
+	time.Sleep(50 * time.Millisecond) // older than the cache's racy margin when first read
+	small, connsSmall := run("small", "/index.html", false, "-model", "epoll", "-dir", www)
+	uring, connsUring := run("uring", "/index.html", false, "-model", "uring", "-dir", www)
 
 	// per is a scenario's calls (or errors) of one kind per request, less
 	// those of the run without requests.
@@ -86,7 +92,7 @@ func syscalls(tl *tool, args []string) {
 	}
 	total := func(call string) int {
 		t := 0
-		for _, m := range []map[string]strace.Count{idle, keepalive, closing, file, epoll} {
+		for _, m := range []map[string]strace.Count{idle, keepalive, closing, file, epoll, small, uring} {
 			t += m[call].Calls
 		}
 		return t
@@ -96,7 +102,7 @@ func syscalls(tl *tool, args []string) {
 	// The figures' width hardly changes from run to run, so the lines are
 	// laid out for them: a new run changes numbers, not line breaks.
 	intro := fmt.Sprintf(`This page counts, with %[1]sstrace -c%[1]s, the system calls rawserve makes to serve
-%[2]d requests in each of four scenarios, and divides by %[2]d; the figures
+%[2]d requests in each of six scenarios, and divides by %[2]d; the figures
 in this paragraph subtract a run that served nothing. The expectation,
 per request: on a kept-alive connection one read, one write and at most
 one wait (ppoll); with %[1]sConnection: close%[1]s, one each of accept4, read,
@@ -119,8 +125,18 @@ file's bytes. The epoll model on the same keep-alive connection measured
 read %[18]s, write %[19]s and epoll_pwait %[20]s: one wait per request,
 since one client's next request comes only after its response; with many
 connections one epoll_pwait serves many requests ([models.md](models.md)).
-getsockopt was called %[21]d times in all five runs together; setsockopt twice
-per run (SO_REUSEADDR, TCP_NODELAY; the epoll model adds SO_REUSEPORT)
+A 13-byte file with the defaults of %[1]s-dir%[1]s, in the epoll model, came
+from the file cache: read %[22]s, statx %[23]s and write %[24]s, with
+epoll_pwait %[25]s — three calls and the wait, the statx checking that the
+file on disk is still the one in memory ([static.md](static.md#small-files-from-memory-checked-every-time)).
+The same file from the uring model: io_uring_enter %[26]s and statx %[27]s,
+and no read or write — the request and the response go through the ring; with
+one client there is nothing to batch, so each request costs an enter that
+hands the kernel the send and one that waits for the next request, and a
+statx. With many connections one enter carries many
+([models.md](models.md#the-uring-models-numbers)).
+getsockopt was called %[21]d times in all seven runs together; setsockopt twice
+per run (SO_REUSEADDR, TCP_NODELAY; SO_REUSEPORT only with -loops above 1)
 and getsockname once, at start-up.`, "`", N,
 		f(per(keepalive, "read")), f(per(keepalive, "write")), f(per(keepalive, "ppoll")),
 		f(per(closing, "accept4")), f(per(closing, "read")), f(per(closing, "write")),
@@ -129,7 +145,9 @@ and getsockname once, at start-up.`, "`", N,
 		f(perErr(closing, "accept4")+perErr(closing, "read")),
 		f(per(file, "openat2")), f(per(file, "fstat")), f(per(file, "sendfile")),
 		f(per(epoll, "read")), f(per(epoll, "write")), f(per(epoll, "epoll_pwait")),
-		total("getsockopt"))
+		total("getsockopt"),
+		f(per(small, "read")), f(per(small, "statx")), f(per(small, "write")), f(per(small, "epoll_pwait")),
+		f(per(uring, "io_uring_enter")), f(per(uring, "statx")))
 
 	var page strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&page, format, args...) }
@@ -182,9 +200,19 @@ The same %[3]d requests with %[1]sConnection: close%[1]s, each on a connection o
 
 %[1]srawserve -model epoll%[1]s, %[1]sGET /healthz?1%[1]s … %[1]s?%[3]d%[1]s on one connection
 
-%[11]s`, "`", table(N, idle, nil), N, connsKeepalive, table(N, keepalive, idle),
+%[11]s
+### A small file, default flags, epoll: keep-alive, %[3]d requests on %[12]d connection(s)
+
+%[1]srawserve -model epoll -dir DIR%[1]s, %[1]sGET /index.html?1%[1]s … %[1]s?%[3]d%[1]s (13 bytes) on one connection
+
+%[13]s
+### The same small file, the uring model: keep-alive, %[3]d requests on %[14]d connection(s)
+
+%[1]srawserve -model uring -dir DIR%[1]s, %[1]sGET /index.html?1%[1]s … %[1]s?%[3]d%[1]s (13 bytes) on one connection
+
+%[15]s`, "`", table(N, idle, nil), N, connsKeepalive, table(N, keepalive, idle),
 		connsClose, table(N, closing, idle), connsFile, table(N, file, idle),
-		connsEpoll, table(N, epoll, idle))
+		connsEpoll, table(N, epoll, idle), connsSmall, table(N, small, idle), connsUring, table(N, uring, idle))
 
 	if *out == "" {
 		tl.printf("%s", page.String())
@@ -196,8 +224,8 @@ The same %[3]d requests with %[1]sConnection: close%[1]s, each on a connection o
 }
 
 // shown are the rows of a table, in order; the rest is summed into "other".
-var shown = []string{"accept4", "read", "write", "sendfile", "ppoll", "epoll_pwait", "epoll_ctl", "shutdown",
-	"close", "openat2", "openat", "fstat", "newfstatat", "setsockopt", "getsockopt", "getsockname"}
+var shown = []string{"accept4", "read", "write", "sendfile", "ppoll", "epoll_pwait", "epoll_ctl", "io_uring_enter", "shutdown",
+	"close", "openat2", "openat", "fstat", "statx", "pread64", "newfstatat", "setsockopt", "getsockopt", "getsockname", "getpeername"}
 
 // table is strace -c's counts as a Markdown table, a row per call in shown
 // (a 0 is a finding too) and one for the rest; with base (the counts of a

@@ -46,6 +46,7 @@ var scenarios = []scenario{
 	{"three-serial", "three clients at once, one request each (Connection: close), -model serial (docs/models.md)", threeSerial},
 	{"three-epoll", "the same three clients against -model epoll (docs/models.md)", threeEpoll},
 	{"three-keepalive", "three keep-alive clients, two requests each, at once, against -model epoll (docs/models.md)", threeKeepalive},
+	{"uring-keepalive", "-model uring -dir: two keep-alive requests for a small file, the narration's ring entries (docs/models.md)", uringKeepalive},
 }
 
 func listScenarios(w io.Writer) {

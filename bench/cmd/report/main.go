@@ -1,19 +1,24 @@
 // Command report turns the raw measurements scripts/bench.sh leaves in a
 // directory into docs/benchmarks.md (on stdout) and the data file the plot
 // is drawn from. Every headline number is a ratio to the reference server
-// (net/http, GOMAXPROCS=1) measured in the same run.
+// (net/http, GOMAXPROCS=1) measured in the same run; the targets of issue
+// #14 are ratios of rawserve to nginx and gnet from the same run, those of
+// issue #16 ratios of the uring model to the epoll model.
 //
 // The directory holds (tab-separated, one record a line):
 //
 //	meta.tsv       key, value: the machine, the tools, the command
-//	servers.tsv    id, label: the servers, in the order they are shown
+//	servers.tsv    id, label, command line, configuration: the servers, in the order they are shown
 //	scenarios.tsv  id, label, kind ("hello" or "file")
-//	runs.tsv       scenario, server, round, server CPU ticks, "ok" or "died"
+//	runs.tsv       scenario, server, round, server CPU ticks, "ok" or "died", access-log bytes
 //	wrk/SCENARIO.SERVER.ROUND.txt   wrk's output for that run
 //	idle.tsv       server, connections asked, opened, failed, VmRSS before, after (KiB)
 //	startup/SERVER.txt              one start-up time a line, in µs
 //	fairness.tsv                    bench/cmd/fairness's output
-//	syscalls.tsv   server, connections, requests, calls, calls of the baseline run
+//	syscalls.tsv   server, connections, requests: the strace runs made
+//	strace/SERVER.cC.nN.txt         strace -c's summary for N requests over C connections (N = 0: the baseline)
+//	counts.tsv     server, connections: the runs rawserve counted its own calls in
+//	counts/SERVER.cC.txt            its stderr then, with -count-syscalls' stop line
 //	notes.txt      lines said as they are: servers skipped, runs that failed
 //
 // Any of them may be missing: its section then says so.
@@ -33,14 +38,17 @@ import (
 	"strings"
 )
 
-type server struct{ id, label string }
+// server is a row of the tables: its id, label, command line and, for
+// nginx, the lines of its configuration that make the row.
+type server struct{ id, label, command, config string }
 
 type scenario struct{ id, label, kind string }
 
 type run struct {
-	wrk   wrkResult
-	ticks int64
-	died  bool
+	wrk    wrkResult
+	ticks  int64
+	died   bool
+	logged int64 // bytes the server added to its access log
 }
 
 type report struct {
@@ -56,13 +64,12 @@ type report struct {
 func main() {
 	dir := flag.String("in", "", "directory of measurements written by scripts/bench.sh")
 	ref := flag.String("ref", "nethttp-1", "the server every ratio is taken to")
-	plot := flag.String("plot-data", "", "also write the plot's data (req/s by scenario and server) to this file")
+	plot := flag.String("plot-data", "", "also write the plot's data (ratios of req/s by scenario and server) to this file")
 	flag.Parse()
 	if *dir == "" {
 		log.Fatal("report: -in is required")
 	}
-	r := &report{dir: *dir, ref: *ref, runs: map[[2]string][]run{}}
-	r.load()
+	r := newReport(*dir, *ref)
 	w := bufio.NewWriter(os.Stdout)
 	r.markdown(w)
 	if err := w.Flush(); err != nil {
@@ -98,6 +105,13 @@ func field(f []string, i int) string {
 	return ""
 }
 
+// newReport reads the measurements in dir; ref is the reference's id.
+func newReport(dir, ref string) *report {
+	r := &report{dir: dir, ref: ref, runs: map[[2]string][]run{}}
+	r.load()
+	return r
+}
+
 func (r *report) load() {
 	r.meta = map[string]string{}
 	for _, f := range r.records("meta.tsv") {
@@ -105,7 +119,7 @@ func (r *report) load() {
 	}
 	r.hz, _ = strconv.ParseFloat(r.meta["clk_tck"], 64)
 	for _, f := range r.records("servers.tsv") {
-		r.servers = append(r.servers, server{f[0], field(f, 1)})
+		r.servers = append(r.servers, server{f[0], field(f, 1), field(f, 2), field(f, 3)})
 	}
 	for _, f := range r.records("scenarios.tsv") {
 		r.scenarios = append(r.scenarios, scenario{f[0], field(f, 1), field(f, 2)})
@@ -114,7 +128,8 @@ func (r *report) load() {
 		sc, sv, round := f[0], f[1], field(f, 2)
 		out, _ := os.ReadFile(filepath.Join(r.dir, "wrk", sc+"."+sv+"."+round+".txt"))
 		key := [2]string{sc, sv}
-		r.runs[key] = append(r.runs[key], run{wrk: parseWrk(string(out)), ticks: atoi(field(f, 3)), died: field(f, 4) == "died"})
+		r.runs[key] = append(r.runs[key], run{wrk: parseWrk(string(out)), ticks: atoi(field(f, 3)),
+			died: field(f, 4) == "died", logged: atoi(field(f, 5))})
 	}
 }
 
@@ -237,22 +252,57 @@ func (r *report) markdown(w io.Writer) {
 	p("# Benchmarks")
 	p("")
 	p("Every headline number below is a **ratio to %s measured in the same run**, server pinned to CPU 0 and the client to CPU 1;", r.label(r.ref))
-	p("absolute figures are in the detail tables only, as median (min–max) of %s rounds, and say more about this machine than about the servers.", r.meta["rounds"])
+	p("absolute figures are in the detail tables only, as median (min–max) of %s, and say more about this machine than about the servers.", r.rounds())
 	p("%s marks a server whose runs in that scenario had socket errors, non-2xx answers, or did not finish: see its detail table.", strings.TrimSpace(warn))
 	p("")
+	if h := r.headline(); h != "" {
+		p("The first row, **%s**, is the headline: what a fixture user runs, `rawserve -dir site`, files from disk (its command line is under [The rows](#the-rows)). rawserve and nginx serve `/` as the 13-byte `index.html` from disk; the other servers answer it from memory.", r.label(h))
+		p("")
+	}
 	p("Measured %s on %s (%s cores). Command: `%s` (%s mode, %s s a run).", r.meta["date"], r.meta["cpu"], r.meta["cores"], r.meta["command"], r.meta["mode"], r.meta["duration"])
 	p("")
-	p("![Requests per second, per server and scenario (log scale)](benchmarks.png)")
+	p("![Requests per second as a ratio to %s, a panel per scenario, each on its own linear scale; rawserve's rows in blue](benchmarks.png)", r.label(r.ref))
 	p("")
 	r.ratioTable(w, "Requests per second, ratio to the reference (higher is better)", reqPerSec)
 	r.ratioTable(w, "Requests per server CPU-second, ratio to the reference (higher is better)", r.perCPUSecond)
 	r.targets(w)
+	r.uringTargets(w)
+	r.earlierTargets(w)
+	r.rows(w)
 	r.details(w)
 	r.idle(w)
 	r.startup(w)
 	r.fairness(w)
 	r.syscalls(w)
+	r.ownCounts(w)
 	r.machine(w)
+}
+
+// rounds says how many rounds the run had: "3 rounds", "1 round".
+func (r *report) rounds() string {
+	if n := r.meta["rounds"]; n != "1" {
+		return n + " rounds"
+	}
+	return "1 round"
+}
+
+// headline is the id of the row the page leads with, when it was run.
+func (r *report) headline() string {
+	for _, s := range r.servers {
+		if s.id == pairs[0].rawserve {
+			return s.id
+		}
+	}
+	return ""
+}
+
+// rowLabel is a server's label as a table's first column shows it: the
+// headline in bold.
+func (r *report) rowLabel(id string) string {
+	if id == r.headline() {
+		return "**" + r.label(id) + "**"
+	}
+	return r.label(id)
 }
 
 func (r *report) ratioTable(w io.Writer, title string, m measure) {
@@ -266,7 +316,7 @@ func (r *report) ratioTable(w io.Writer, title string, m measure) {
 	}
 	fmt.Fprintln(w)
 	for _, sv := range r.servers {
-		fmt.Fprintf(w, "| %s |", sv.label)
+		fmt.Fprintf(w, "| %s |", r.rowLabel(sv.id))
 		for _, sc := range r.scenarios {
 			cell := ratio(r.stat(sc.id, sv.id, m), r.stat(sc.id, r.ref, m))
 			if r.flawed(sc.id, sv.id) {
@@ -279,81 +329,49 @@ func (r *report) ratioTable(w io.Writer, title string, m measure) {
 	fmt.Fprintln(w)
 }
 
-// target is one line of the issues' goals: a server's ratio to the
-// reference in a scenario, at least min.
-type target struct {
-	server, scenario, what string
-	min                    float64
-	m                      measure
-	versus                 string // "" for the reference
+// rows lists every server's command line and what its access log cost.
+func (r *report) rows(w io.Writer) {
+	fmt.Fprintln(w, "## The rows")
+	fmt.Fprintln(w)
+	tableHead(w, "DIR is the directory of the files served, PORT a free port on 127.0.0.1, TMP a directory of nginx's own. \"Access log\" is what the server wrote to its standard output or log file during the runs, per request answered: the logging rows' logs went to a file, as the issue asks (rawserve's standard output redirected to one).",
+		"server", "command line", "access log:")
+	for _, sv := range r.servers {
+		cmd := "—"
+		if sv.command != "" {
+			cmd = "`" + escape(sv.command) + "`"
+		}
+		if sv.config != "" {
+			cmd += ", TMP/nginx.conf being bench/nginx/nginx.conf.in with `" + escape(sv.config) + "`"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", r.rowLabel(sv.id), cmd, r.logged(sv.id))
+	}
+	fmt.Fprintln(w)
 }
 
-func (r *report) targets(w io.Writer) {
-	fmt.Fprintln(w, "## Targets (issues #4 and #7)")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| rawserve model | measure | target | measured | |")
-	fmt.Fprintln(w, "|---|---|--:|--:|---|")
-	var ts []target
-	add := func(sv, sc string, min float64) {
-		ts = append(ts, target{sv, sc, "req/s vs " + r.label(r.ref), min, reqPerSec, ""})
-	}
-	add("rawserve-serial", "ka-c1", 2.0)
-	add("rawserve-serial", "close-c1", 1.4)
-	add("rawserve-serial", "close-c64", 1.0)
-	add("rawserve-epoll", "ka-c1", 2.0)
-	add("rawserve-epoll", "ka-c64", 1.6)
-	add("rawserve-epoll", "close-c1", 1.4)
-	add("rawserve-epoll", "close-c64", 1.0)
-	add("rawserve-epoll-cache", "ka-c1", 2.0)
-	add("rawserve-epoll-cache", "ka-c64", 1.6)
-	for _, sv := range []string{"rawserve-serial", "rawserve-epoll", "rawserve-epoll-cache"} {
-		for _, sc := range []string{"ka-c1", "ka-c64", "pipeline"} {
-			ts = append(ts, target{sv, sc, "req per CPU-second vs " + r.label(r.ref), 2.0, r.perCPUSecond, ""})
+// logged is the bytes of access log a server wrote per request answered,
+// over all its runs.
+func (r *report) logged(id string) string {
+	var bytes, requests int64
+	ran := false
+	for key, runs := range r.runs {
+		if key[1] != id {
+			continue
+		}
+		for _, x := range runs {
+			ran = true
+			bytes += x.logged
+			requests += x.wrk.Requests
 		}
 	}
-	for _, sv := range []string{"rawserve-epoll", "rawserve-epoll-cache"} {
-		for _, peer := range []string{"gnet-1", "nginx"} {
-			ts = append(ts, target{sv, "ka-c64", "req/s vs " + r.label(peer), 1.0, reqPerSec, peer})
-		}
+	switch {
+	case !ran:
+		return "not run"
+	case bytes == 0:
+		return "none"
+	case requests == 0:
+		return fmt.Sprintf("%d B", bytes)
 	}
-	for _, t := range ts {
-		versus := t.versus
-		if versus == "" {
-			versus = r.ref
-		}
-		v := ratioValue(r.stat(t.scenario, t.server, t.m), r.stat(t.scenario, versus, t.m))
-		verdict := "met"
-		switch {
-		case math.IsNaN(v):
-			verdict = "not measured"
-		case v < t.min:
-			verdict = "**short**"
-		}
-		if r.flawed(t.scenario, t.server) {
-			verdict += warn
-		}
-		fmt.Fprintf(w, "| %s | %s, %s | ≥ %.1f× | %s | %s |\n", r.label(t.server), t.what, r.scenarioLabel(t.scenario), t.min, fmtRatio(v), verdict)
-	}
-	if s, ok := r.syscallsPerRequest("rawserve-epoll", "16"); ok {
-		verdict := "met"
-		if s > 3 {
-			verdict = "**short**"
-		}
-		fmt.Fprintf(w, "| %s | system calls per keep-alive request (16 connections) | ≤ 3 | %.2f | %s |\n", r.label("rawserve-epoll"), s, verdict)
-	}
-	if before, per, n, ok := r.idleOf("rawserve-epoll"); ok {
-		mib := (before + per*10000) / 1024
-		verdict := "met"
-		if mib >= 40 {
-			verdict = "**short**"
-		}
-		note := ""
-		if n != 10000 {
-			note = fmt.Sprintf(" (extrapolated from %d)", n)
-		}
-		fmt.Fprintf(w, "| %s | RSS with 10,000 idle keep-alive connections%s | < 40 MiB | %.1f MiB | %s |\n", r.label("rawserve-epoll"), note, mib, verdict)
-	}
-	fmt.Fprintln(w)
+	return fmt.Sprintf("%.0f B a request", float64(bytes)/float64(requests))
 }
 
 func fmtRatio(v float64) string {
@@ -381,15 +399,13 @@ func (r *report) details(w io.Writer) {
 	for _, sc := range r.scenarios {
 		fmt.Fprintf(w, "### %s\n\n", sc.label)
 		if sc.kind == "file" {
-			fmt.Fprintln(w, "| server | req/s | ratio | MiB/s | req per CPU-s | ratio | errors |")
-			fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|")
+			tableHead(w, "", "server", "req/s:", "ratio:", "MiB/s:", "req per CPU-s:", "ratio:", "errors")
 		} else {
-			fmt.Fprintln(w, "| server | req/s | ratio | req per CPU-s | ratio | errors |")
-			fmt.Fprintln(w, "|---|--:|--:|--:|--:|---|")
+			tableHead(w, "", "server", "req/s:", "ratio:", "req per CPU-s:", "ratio:", "errors")
 		}
 		for _, sv := range r.servers {
 			rps, cpu := r.stat(sc.id, sv.id, reqPerSec), r.stat(sc.id, sv.id, r.perCPUSecond)
-			fmt.Fprintf(w, "| %s | %s | %s |", sv.label, rps, ratio(rps, r.stat(sc.id, r.ref, reqPerSec)))
+			fmt.Fprintf(w, "| %s | %s | %s |", r.rowLabel(sv.id), rps, ratio(rps, r.stat(sc.id, r.ref, reqPerSec)))
 			if sc.kind == "file" {
 				fmt.Fprintf(w, " %s |", r.stat(sc.id, sv.id, mibPerSec))
 			}
@@ -467,14 +483,33 @@ func section(w io.Writer, title string, measured bool) bool {
 	return measured
 }
 
+// tableHead prints a paragraph (none when it is empty), then the head of
+// a table: its columns, each left-aligned or, named with a trailing ":",
+// right-aligned.
+func tableHead(w io.Writer, paragraph string, columns ...string) {
+	if paragraph != "" {
+		fmt.Fprintf(w, "%s\n\n", paragraph)
+	}
+	var names, rule strings.Builder
+	for _, c := range columns {
+		name, right := strings.CutSuffix(c, ":")
+		fmt.Fprintf(&names, "| %s ", name)
+		if right {
+			rule.WriteString("|--:")
+		} else {
+			rule.WriteString("|---")
+		}
+	}
+	fmt.Fprintf(w, "%s|\n%s|\n", names.String(), rule.String())
+}
+
 func (r *report) idle(w io.Writer) {
 	recs := r.records("idle.tsv")
 	if !section(w, "Idle keep-alive connections: memory", len(recs) > 0) {
 		return
 	}
-	fmt.Fprintf(w, "Each connection got one GET / answered, then stayed open and idle; VmRSS of the server (all its processes) before and after. The serial servers hold one connection at a time and are left out.\n\n")
-	fmt.Fprintln(w, "| server | connections open | failed | RSS before | RSS after | per connection | ratio |")
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+	tableHead(w, "Each connection got one GET / answered, then stayed open and idle; VmRSS of the server (all its processes) before and after. The serial servers hold one connection at a time and are left out.",
+		"server", "connections open:", "failed:", "RSS before:", "RSS after:", "per connection:", "ratio:")
 	_, refPer, _, refOK := r.idleOf(r.ref)
 	for _, f := range recs {
 		if len(f) < 6 {
@@ -492,7 +527,7 @@ func (r *report) idle(w io.Writer) {
 		if atoi(failed) > 0 {
 			failed = "⚠ " + failed
 		}
-		fmt.Fprintf(w, "| %s | %s of %s | %s | %.1f MiB | %.1f MiB | %s | %s |\n", r.label(f[0]), f[2], f[1], failed,
+		fmt.Fprintf(w, "| %s | %s of %s | %s | %.1f MiB | %.1f MiB | %s | %s |\n", r.rowLabel(f[0]), f[2], f[1], failed,
 			float64(atoi(f[4]))/1024, float64(atoi(f[5]))/1024, perS, ratioS)
 	}
 	fmt.Fprintln(w, "\n(ratio: memory per connection over the reference's; lower is better.)")
@@ -518,12 +553,11 @@ func (r *report) startup(w io.Writer) {
 	if !section(w, "Start-up: exec to the first 200 response", ref.n > 0) {
 		return
 	}
-	fmt.Fprintf(w, "bench/cmd/startup execs the server, polls connect + GET / until 200, then stops it; %d times a server. Ratio: the median time over the reference's (lower is better).\n\n", ref.n)
-	fmt.Fprintln(w, "| server | ratio | ms, median (min–max) |")
-	fmt.Fprintln(w, "|---|--:|--:|")
+	tableHead(w, fmt.Sprintf("bench/cmd/startup execs the server, polls connect + GET / until 200, then stops it; %d times a server. Ratio: the median time over the reference's (lower is better).", ref.n),
+		"server", "ratio:", "ms, median (min–max):")
 	for _, sv := range r.servers {
 		if s := r.startupOf(sv.id); s.n > 0 {
-			fmt.Fprintf(w, "| %s | %s | %s |\n", sv.label, ratio(s, ref), s)
+			fmt.Fprintf(w, "| %s | %s | %s |\n", r.rowLabel(sv.id), ratio(s, ref), s)
 		}
 	}
 	fmt.Fprintln(w)
@@ -536,10 +570,8 @@ func (r *report) fairness(w io.Writer) {
 	if !section(w, "Fairness: the serial model, default flags (issue #12)", len(recs) > 0) {
 		return
 	}
-	fmt.Fprintln(w, "bench/cmd/fairness against `rawserve -dir DIR` (serial, `-yield-after 50ms`): how long a client waits behind another connection, a keep-alive pool, and ApacheBench with 32 keep-alive clients. Times, not ratios: these are bounds a client sees, set by the server's own timers.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| measure | target | measured | |")
-	fmt.Fprintln(w, "|---|--:|--:|---|")
+	tableHead(w, "bench/cmd/fairness against `rawserve -dir DIR` (serial, `-yield-after 50ms`): how long a client waits behind another connection, a keep-alive pool, and ApacheBench with 32 keep-alive clients. Times, not ratios: these are bounds a client sees, set by the server's own timers.",
+		"measure", "target:", "measured:", "")
 	for _, f := range recs {
 		if len(f) < 4 {
 			continue
@@ -553,58 +585,25 @@ func (r *report) fairness(w io.Writer) {
 	fmt.Fprintln(w)
 }
 
-// syscallsPerRequest is (calls − the baseline run's calls) / requests.
-func (r *report) syscallsPerRequest(id, conns string) (float64, bool) {
-	for _, f := range r.records("syscalls.tsv") {
-		if len(f) >= 5 && f[0] == id && f[1] == conns && atoi(f[2]) > 0 {
-			return float64(atoi(f[3])-atoi(f[4])) / float64(atoi(f[2])), true
-		}
-	}
-	return 0, false
-}
-
-func (r *report) syscalls(w io.Writer) {
-	recs := r.records("syscalls.tsv")
-	if !section(w, "System calls per request", len(recs) > 0) {
-		return
-	}
-	fmt.Fprintln(w, "`strace -f -c` around the server while bench/cmd/fixedload sends exactly N keep-alive requests over C connections: GET / to net/http, GET /healthz to rawserve, so that both answer from memory (rawserve's / is a file, which costs openat2, fstat, sendfile and close on top). \"per request\" is all calls over N, every thread of the process counted (the Go runtime's too); \"less start/stop\" first subtracts a run that only started, answered the readiness check and stopped. strace slows every call, so counts that depend on timing (EAGAIN, waits) are inflated alike for every server.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| server | connections | requests | calls | per request | less start/stop | ratio |")
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
-	for _, f := range recs {
-		if len(f) < 5 {
-			continue
-		}
-		n := atoi(f[2])
-		per, _ := r.syscallsPerRequest(f[0], f[1])
-		refPer, refOK := r.syscallsPerRequest(r.ref, f[1])
-		ratioS := "—"
-		if refOK && refPer > 0 {
-			ratioS = fmt.Sprintf("%.2f×", per/refPer)
-		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %.2f | %.2f | %s |\n", r.label(f[0]), f[1], n, atoi(f[3]), float64(atoi(f[3]))/float64(n), per, ratioS)
-	}
-	fmt.Fprintln(w, "\n(ratio: calls per request less start/stop, over the reference's; lower is better.)")
-	fmt.Fprintln(w)
-}
-
 func (r *report) machine(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("## The machine and the method")
 	p("")
 	for _, k := range []struct{ key, label string }{
 		{"cpu", "CPU"}, {"cores", "cores"}, {"kernel", "kernel"}, {"go", "Go"}, {"wrk", "wrk"},
-		{"nginx", "nginx"}, {"date", "date"}, {"command", "command"},
+		{"nginx", "nginx"}, {"rawserve", "rawserve"}, {"date", "date"}, {"command", "command"},
 	} {
 		if v := r.meta[k.key]; v != "" {
 			p("- %s: %s", k.label, v)
 		}
 	}
+	if v := r.meta["seconds"]; v != "" {
+		p("- time the measurements took: %s s", v)
+	}
 	p("")
-	p("Every server runs pinned to CPU 0 (`taskset -c 0`) and wrk (`-t1`) to CPU 1; the servers are started once and warmed up, then each scenario runs for every server in turn, A B C … A B C …, %s rounds of %s s. Requests per CPU-second: the requests wrk completed over the server's utime + stime (`/proc/PID/stat`, all its processes: nginx's master and worker) during the run, in clock ticks of 1/%s s.", r.meta["rounds"], r.meta["duration"], r.meta["clk_tck"])
+	p("Every server runs pinned to CPU 0 (`taskset -c 0`) and wrk (`-t1`) to CPU 1; the servers are started once and warmed up, then each scenario runs for every server in turn, A B C … A B C …, %s of %s s. Requests per CPU-second: the requests wrk completed over the server's utime + stime (`/proc/PID/stat`, all its processes: nginx's master and worker) during the run, in clock ticks of 1/%s s.", r.rounds(), r.meta["duration"], r.meta["clk_tck"])
 	p("")
-	p("Scenarios: keep-alive and `Connection: close` with 1 and 64 connections; pipelined keep-alive, 64 connections with 16 requests in flight each (bench/wrk/pipeline.lua); a 1 MiB and a 100 MiB file over one keep-alive connection. GET / answers the 13-byte body `Hello, World!`. rawserve serves it as the `index.html` of its -dir: a file, opened, sent with sendfile and closed on every request (4 system calls the others, answering from memory, do not make), with Content-Type text/html where the others send text/plain; the row with `-file-cache 1s` keeps it in memory, checked on disk again once a second (as nginx's open_file_cache would), so that a request costs a read and a write. Header sizes differ from server to server (Date, Server, Last-Modified, ETag fields). The seed post's loop answers every request with `Connection: close`, so in the keep-alive scenarios wrk reconnects after each response, and when pipelining only the first request of each batch is answered; wrk counts neither as an error. gnet has no sendfile: its files are read into memory and written.")
+	p("Scenarios: keep-alive and `Connection: close` with 1 and 64 connections; pipelined keep-alive, 64 connections with 16 requests in flight each (bench/wrk/pipeline.lua); a 1 MiB and a 100 MiB file over one keep-alive connection. GET / answers the 13-byte body `Hello, World!`. rawserve and nginx serve it as the `index.html` of their directory, from disk, with Content-Type text/html: nginx maps / to the file with `rewrite ^ /index.html break` (open, fstat, writev, sendfile, close a request; without open_file_cache, as by default, so that a changed file is never served stale); net/http, fasthttp, gnet and the seed post's loop answer it from memory with text/plain. Header sizes differ from server to server (Date, Server, Last-Modified, ETag fields). The logging pair: rawserve's access log (Common Log Format and the duration) is gathered into writes of 4 KiB, or written when the server goes quiet; nginx's (its combined format) is written as it is by default, unbuffered, a write(2) per request. The seed post's loop answers every request with `Connection: close`, so in the keep-alive scenarios wrk reconnects after each response, and when pipelining only the first request of each batch is answered; wrk counts neither as an error. gnet has no sendfile: its files are read into memory and written.")
 	p("")
 	notes, _ := os.ReadFile(filepath.Join(r.dir, "notes.txt"))
 	if len(strings.TrimSpace(string(notes))) > 0 {
@@ -615,27 +614,4 @@ func (r *report) machine(w io.Writer) {
 		}
 		p("")
 	}
-}
-
-// plotData is a table for gnuplot's clustered histogram: a row per
-// scenario, a column per server, the median req/s ("?" when missing).
-func (r *report) plotData() string {
-	var b strings.Builder
-	b.WriteString("scenario")
-	for _, sv := range r.servers {
-		fmt.Fprintf(&b, "\t%q", sv.label)
-	}
-	b.WriteString("\n")
-	for _, sc := range r.scenarios {
-		fmt.Fprintf(&b, "%q", sc.label)
-		for _, sv := range r.servers {
-			if s := r.stat(sc.id, sv.id, reqPerSec); s.n > 0 {
-				fmt.Fprintf(&b, "\t%.1f", s.med)
-			} else {
-				b.WriteString("\t?")
-			}
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
 }

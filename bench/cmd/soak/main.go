@@ -4,7 +4,8 @@
 //
 //	cd bench && go run ./cmd/soak -bin ../bin/rawserve [-duration 5m] [-o ../docs/reliability.md]
 //
-// For each model — serial, epoll, epoll -loops 2, epoll -file-cache 1s — it
+// For each model — serial, epoll, epoll -loops 2, uring, and epoll with no
+// file cache (-file-cache-size 0: every file from disk) — it
 // starts rawserve on 127.0.0.1 (a port the kernel picks, -ready-file),
 // serving a temporary site of files of 1 B to 1 MiB and a directory of
 // 3,000 entries (-list), with its access log going to a pipe the soak reads
@@ -18,7 +19,7 @@
 // (the Go runtime's own poller, opened once, allowed); its VmRSS is back
 // within 15 s under twice its warm idle figure plus what is kept by design
 // and bounded — the Go heap's 4 MiB floor, each loop's 4 MiB of pools and,
-// with -file-cache, its 16 MiB cache (issue #13 counts bounded caches as
+// its file cache, 32 MiB at most (issue #13 counts bounded caches as
 // part of idle); and ten fresh clients, one after another, each get the
 // small file within 50 ms, unless an idle witness rawserve probed at the
 // same moment was as slow (the machine stalled). At the end SIGTERM must
@@ -207,11 +208,11 @@ type baseline struct {
 }
 
 // What a loop may keep by design, bounded: its buffer pools
-// (httpconn.poolBudget) and, with -file-cache, its cache
-// (static.MaxCacheBytes). Issue #13 counts bounded caches as part of idle.
+// (httpconn.poolBudget) and the server's file cache, on by default
+// (-file-cache-size). Issue #13 counts bounded caches as part of idle.
 const (
 	poolBound      = 4 << 20
-	fileCacheBound = 16 << 20
+	fileCacheBound = 32 << 20 // -file-cache-size's default, shared by the loops
 )
 
 func measureIdle(srv *server, s *site, m model, w *witness, seed uint64) baseline {
@@ -237,12 +238,12 @@ func measureIdle(srv *server, s *site, m model, w *witness, seed uint64) baselin
 const heapFloor = 4 << 20
 
 // rssLimit is what RSS must come back under after a phase: twice the
-// warm idle figure, plus the heap floor, plus each loop's bounded pools and,
-// with -file-cache, its cache.
+// warm idle figure, plus the heap floor, plus each loop's bounded pools and
+// the file cache, unless it is off.
 func rssLimit(idle int64, m model) int64 {
 	limit := 2*idle + heapFloor + int64(m.loops)*poolBound
-	if strings.Contains(m.name, "-file-cache") {
-		limit += int64(m.loops) * fileCacheBound
+	if !m.noCache {
+		limit += fileCacheBound
 	}
 	return limit
 }

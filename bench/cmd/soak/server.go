@@ -18,22 +18,25 @@ import (
 	"github.com/rawserve/rawserve/bench/internal/ref"
 )
 
-// A model is one way of running rawserve: its flags, and how many serving
-// loops they make (each has pools and a file cache of its own).
+// A model is one way of running rawserve: its flags, how many serving
+// loops they make (each has pools of its own), and whether it keeps the
+// file cache (on by default: -file-cache-size, 32 MiB for all the loops).
 type model struct {
-	name  string
-	flags []string
-	loops int
+	name    string
+	flags   []string
+	loops   int
+	noCache bool
 }
 
 var models = []model{
-	{"serial", nil, 1},
-	{"epoll", []string{"-model", "epoll"}, 1},
-	{"epoll -loops 2", []string{"-model", "epoll", "-loops", "2"}, 2},
-	{"epoll -file-cache 1s", []string{"-model", "epoll", "-file-cache", "1s"}, 1},
+	{"serial", nil, 1, false},
+	{"epoll", []string{"-model", "epoll"}, 1, false},
+	{"epoll -loops 2", []string{"-model", "epoll", "-loops", "2"}, 2, false},
+	{"uring", []string{"-model", "uring"}, 1, false},
+	{"epoll -file-cache-size 0", []string{"-model", "epoll", "-file-cache-size", "0"}, 1, true},
 }
 
-func (m model) serial() bool { return !strings.Contains(m.name, "epoll") }
+func (m model) serial() bool { return m.name == "serial" }
 
 // A server is one rawserve process. Its stdout (the access log) goes to a
 // pipe that the soak reads slowly, or not at all while paused — a careless

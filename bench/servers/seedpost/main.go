@@ -1,5 +1,5 @@
 // Command seedpost is the design of the blog post "Building a Single
-// Threaded Web Server in Golang" (shared/seed-post.txt), on Go's net
+// Threaded Web Server in Golang" (docs/myths.md weighs its claims), on Go's net
 // package: accept a connection, read the request, write the response,
 // close — one connection at a time, on the main goroutine. No keep-alive
 // (every response says Connection: close), no pipelining (requests after
