@@ -331,7 +331,7 @@ func startWitness(cfg config, under string) (*witness, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := start(cfg.bin, model{"witness", []string{"-quiet"}, 1}, s, cfg.logRate)
+	srv, err := start(cfg.bin, model{name: "witness", flags: []string{"-quiet"}, loops: 1}, s, cfg.logRate)
 	if err != nil {
 		return nil, err
 	}
