@@ -67,7 +67,7 @@ bench-quick:
 # floods of paths, smuggling, a big listing, an access log nobody reads, a
 # directory replaced under the server — checking after each phase that no
 # answer was wrong or lost and that descriptors and memory came back
-# (bench/cmd/soak). About 10 minutes in all, so not part of make test;
+# (bench/cmd/soak). About 7 minutes in all, so not part of make test;
 # docs/reliability.md explains each phase and gets the table of this run.
 # SOAKTIME=30s for a shorter run (each phase keeps its minimum).
 SOAKTIME ?= 5m

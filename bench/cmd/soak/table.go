@@ -29,7 +29,7 @@ func markdown(run runInfo, rows []row) string {
 		load += r.load
 	}
 	fmt.Fprintf(&b, "Run of %s: `soak %s`, against %s; Linux %s, %d CPUs, %s. "+
-		"The machine was shared with other agents' builds and tests (load average %s before, %s after), so the timings are noisy. "+
+		"Load average %s before, %s after (the soak's own load included; on a busy machine the timings are noisy). "+
 		"%v under load (each phase has a minimum), %v in all with the checks.\n\n",
 		run.started.UTC().Format("2006-01-02 15:04 UTC"), run.args, run.version, kernel(), runtime.NumCPU(), runtime.Version(),
 		run.loadBefore, run.loadAfter, load.Round(time.Second), run.wall.Round(time.Second))
@@ -41,8 +41,8 @@ func markdown(run runInfo, rows []row) string {
 				r.model, r.requests, errText(r), cell(freshText(r.fresh)), r.fds, r.fdBase, mib(r.rss), mib(r.rssLimit), mib(r.rssIdle), passText(r.pass), cell(r.notes))
 			continue
 		}
-		if r.phase == "SIGTERM" {
-			fmt.Fprintf(&b, "| %s | %s | | | | | | | | %s | %s |\n", r.model, r.phase, passText(r.pass), cell(r.stop))
+		if r.phase == "SIGTERM" || r.phase == "skipped" {
+			fmt.Fprintf(&b, "| %s | %s | | | | | | | | %s | %s |\n", r.model, r.phase, passText(r.pass), cell(r.stop+r.notes))
 			continue
 		}
 		fresh := freshText(r.fresh)
