@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -169,4 +174,37 @@ func kindIf(err error) string {
 		return ""
 	}
 	return kindOf(err)
+}
+
+// The short soak docs/reliability.md shows runs as pasted, from the
+// repository root, and passes.
+func TestDocCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the documented soak builds rawserve and runs for a minute")
+	}
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "reliability.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(doc), "\n") {
+		if strings.Contains(l, "go run ./cmd/soak ") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatal("docs/reliability.md shows no go run ./cmd/soak command")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", line)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Every check passed.") {
+		t.Fatalf("%s: %v\n%s", line, err, out)
+	}
 }
