@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,3 +144,54 @@ func testSock() *sock.Conn {
 }
 
 func get(path string) string { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n" }
+
+// A copy in the cache is answered with a head composed once and kept with
+// it (respondEntry): it must say what the head composed each time says —
+// for every kind of request, kept alive or not, HTTP/1.0 or 1.1, GET or
+// HEAD — and its Date must follow the clock from one second to the next.
+func TestCachedHead(t *testing.T) {
+	d := testDir(t)
+	// A copy read within the racy margin (20 ms) of the file's last change
+	// is read again on each request: let the files be older than that.
+	time.Sleep(50 * time.Millisecond)
+	cached := NewServer(Config{Dir: d, AccessLog: io.Discard, ErrorLog: io.Discard, FileCacheSize: 1 << 20}, Model{Name: "test", Gather: true})
+	disk := NewServer(Config{Dir: d, AccessLog: io.Discard, ErrorLog: io.Discard}, Model{Name: "test", Gather: true})
+	input := get("/f.txt") + get("/f.txt") + "HEAD /f.txt HTTP/1.1\r\nHost: x\r\n\r\n" +
+		"GET /f.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=1-3\r\n\r\n" + get("/f.txt") +
+		"GET /f.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get("/f.txt") +
+		"GET /f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+	etag := regexp.MustCompile(`(?m)^ETag: [^\r]*\r\n`)
+	a, b := etag.ReplaceAll(normal(drive(t, cached, []byte(input), nil)), nil), etag.ReplaceAll(normal(drive(t, disk, []byte(input), nil)), nil)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("answered from the cache:\n%s\nfrom disk:\n%s\n%s", a, b, diff(a, b))
+	}
+	if n := bytes.Count(a, []byte("HTTP/1.1 200 OK\r\n")); n != 7 {
+		t.Fatalf("%d whole answers, want 7:\n%s", n, a)
+	}
+
+	// Three requests on one connection, the clock a second on each time.
+	var c Conn
+	// Seconds after the file was written: a copy younger than the racy
+	// margin would be read again each time, and its head composed anew.
+	t0 := time.Now().Truncate(time.Second).Add(3 * time.Second)
+	c.Start(cached, testSock(), t0)
+	for i := range 3 {
+		now := t0.Add(time.Duration(i) * time.Second)
+		n := copy(c.Room(), get("/f.txt"))
+		c.Received(n, now)
+		if c.State() != Write {
+			t.Fatalf("request %d: state %v", i, c.State())
+		}
+		out := string(c.Output())
+		want := "\r\nDate: " + now.Format(http.TimeFormat) + "\r\n"
+		if !strings.Contains(out, want) || !strings.HasSuffix(out, "\r\n\r\nfile body\n") {
+			t.Fatalf("request %d at %v:\n%s", i, now, out)
+		}
+		c.Wrote(len(out), now)
+	}
+	// The head kept with the copy is the one that was sent, dated anew.
+	e := cached.cache.Get([]byte("/f.txt"), 0, t0.Add(3*time.Second))
+	if e == nil || !bytes.Contains(e.Head, []byte(t0.Add(2*time.Second).Format(http.TimeFormat))) {
+		t.Fatalf("no copy in the cache, or not the head it sent: %+v", e)
+	}
+}

@@ -70,8 +70,10 @@ const MaxCachedFile = 64 << 10
 const DefaultCacheBytes = 32 << 20
 
 // entryCost is what an entry costs beyond its bytes and its names: the
-// Entry itself, its map slot and its slices' headers, rounded up.
-const entryCost = 256
+// Entry itself, its map slot, its slices' headers, and the Last-Modified
+// text and response head the server keeps with it (a head is under 300
+// bytes), rounded up.
+const entryCost = 640
 
 // racyMargin is how much older than the read a file's ctime must be for the
 // copy to be trusted: more than one tick of the kernel's coarse clock at
@@ -94,6 +96,11 @@ type Entry struct {
 	// LastModified is the Last-Modified field's value, written by the
 	// server on the entry's first use and kept with it.
 	LastModified []byte
+	// Head is the head of a whole 200 response with this body, composed by
+	// the server on first use and kept with it; HeadDate is where its Date
+	// value starts, rewritten in place when the second changes.
+	Head     []byte
+	HeadDate int
 
 	key   string
 	name  []byte     // key, NUL-terminated, for statx
@@ -147,6 +154,13 @@ func (c *Cache) Get(rawPath []byte, batch uint64, now time.Time) *Entry {
 		c.misses++
 		return nil
 	}
+	if batch != 0 && e.batch == batch && !e.racy {
+		// Validated in this batch, and the root checked when due: the
+		// requests of one batch arrived together.
+		e.ref = true
+		c.hits++
+		return e
+	}
 	// The root's own check (root.go), which Lookup would have made: a hit
 	// must not keep a replaced directory's files served.
 	if c.dir.checkDue() && c.dir.checkRoot(c.dir.state.Load()) != rootSame {
@@ -155,7 +169,6 @@ func (c *Cache) Get(rawPath []byte, batch uint64, now time.Time) *Entry {
 		return nil
 	}
 	switch {
-	case batch != 0 && e.batch == batch && !e.racy:
 	case c.trust > 0 && now.Sub(e.check) < c.trust && !e.racy:
 	case !c.valid(e):
 		c.remove(e)
