@@ -376,8 +376,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	l := ls[0]
 
-	// SIGINT, SIGTERM or SIGHUP stops the server; a second one exits at
-	// once (signals.go).
+	// SIGTERM, SIGINT or SIGHUP stops the server (but for one ignored at
+	// start); a second one exits at once (signals.go).
 	stop := stopOnSignals(waker, out)
 
 	where, family := l.Addr().String(), ""

@@ -278,18 +278,31 @@ func TestSIGHUP(t *testing.T) {
 }
 
 func TestSIGHUPIgnoredByNohup(t *testing.T) {
+	testIgnoredAtStart(t, "HUP", syscall.SIGHUP)
+}
+
+// A shell without job control starts a background job with SIGINT ignored
+// (`rawserve &` in a script): a Ctrl-C meant for the script leaves it
+// running, as it does any program that keeps the disposition it was given.
+func TestSIGINTIgnoredInBackgroundJob(t *testing.T) {
+	testIgnoredAtStart(t, "INT", syscall.SIGINT)
+}
+
+// testIgnoredAtStart starts rawserve with sig ignored, sends it, and wants
+// the server still serving; SIGTERM then stops it as ever.
+func testIgnoredAtStart(t *testing.T, trap string, sig syscall.Signal) {
 	ready := filepath.Join(t.TempDir(), "ready")
-	// The shell execs rawserve in its own process: same PID, SIGHUP ignored.
-	s := runServer(t, "sh", "-c", `trap "" HUP; exec "$@"`, "sh", binary, "-addr", "127.0.0.1:0", "-ready-file", ready)
-	s.cmd.Process.Signal(syscall.SIGHUP)
+	// The shell execs rawserve in its own process: same PID, sig ignored.
+	s := runServer(t, "sh", "-c", `trap "" `+trap+`; exec "$@"`, "sh", binary, "-addr", "127.0.0.1:0", "-ready-file", ready)
+	s.cmd.Process.Signal(sig)
 	time.Sleep(200 * time.Millisecond)
 	select {
 	case <-s.exited:
-		t.Fatalf("SIGHUP, ignored at start, stopped it: %v\n%s", s.err, s.stderr)
+		t.Fatalf("%v, ignored at start, stopped it: %v\n%s", sig, s.err, s.stderr)
 	default:
 	}
 	if code, _ := s.get(t, "/healthz"); code != 200 {
-		t.Errorf("after SIGHUP: %d", code)
+		t.Errorf("after %v: %d", sig, code)
 	}
 	s.stopWithin(t, ready, 2*time.Second)
 }

@@ -32,14 +32,18 @@ func stopOnSignals(waker *sock.Waker, out *output) *stopper {
 	return s
 }
 
-// stopSignals are SIGINT (Ctrl-C), SIGTERM (kill, docker stop) and SIGHUP
+// stopSignals are SIGTERM (kill, docker stop), SIGINT (Ctrl-C) and SIGHUP
 // (the terminal was closed; some CI runners stop a job with it) — but not
-// SIGHUP when it was ignored when we started, as nohup does it: Notify
-// would install a handler, and undo that.
+// SIGINT or SIGHUP when it was ignored when we started: nohup ignores
+// SIGHUP, and a shell without job control starts a background job (`cmd &`
+// in a script) with SIGINT ignored, so that a Ctrl-C meant for the script
+// leaves it running. Notify would install a handler, and undo that.
 func stopSignals() []os.Signal {
-	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
-	if !signal.Ignored(syscall.SIGHUP) {
-		sigs = append(sigs, syscall.SIGHUP)
+	sigs := []os.Signal{syscall.SIGTERM}
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		if !signal.Ignored(sig) {
+			sigs = append(sigs, sig)
+		}
 	}
 	return sigs
 }
