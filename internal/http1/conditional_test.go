@@ -215,6 +215,8 @@ var preconditionCases = []struct {
 	want   int
 }{
 	{"§13.2.2 no conditions", "GET", validate, nil, 0},
+	{"§5.1 field names are case-insensitive", "GET", validate, []string{`if-none-match: "abc"`}, 304},
+	{"§5.1 field names are case-insensitive, upper", "GET", validate, []string{`IF-MATCH: "abd"`}, 412},
 
 	{"§13.1.1 If-Match strong match", "GET", validate, []string{`If-Match: "abc"`}, 0},
 	{"§13.1.1 If-Match no match", "GET", validate, []string{`If-Match: "abd"`}, 412},
