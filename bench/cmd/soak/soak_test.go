@@ -199,6 +199,19 @@ func TestDocCommand(t *testing.T) {
 	if line == "" {
 		t.Fatal("docs/reliability.md shows no go run ./cmd/soak command")
 	}
+	// The two make lines above it run for minutes: each must at least
+	// reach the soak with the duration it says.
+	for target, want := range map[string]string{"soak": "-duration 5m", "soak SOAKTIME=30s": "-duration 30s"} {
+		if !strings.Contains(string(doc), "make "+target+" ") {
+			t.Errorf("docs/reliability.md no longer shows make %s", target)
+		}
+		cmd := exec.Command("make", append([]string{"-n"}, strings.Fields(target)...)...)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "go run ./cmd/soak") || !strings.Contains(string(out), want) {
+			t.Errorf("make -n %s: %v\n%s", target, err, out)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", line)
