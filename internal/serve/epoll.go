@@ -24,7 +24,6 @@ package serve
 
 import (
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/rawserve/rawserve/internal/httpconn"
@@ -105,9 +104,7 @@ type loop struct {
 	maxConns int      // 0: no limit
 	gen      int32
 	timers   timerHeap[*econn]
-	free     []*econn  // connection records to reuse, at most maxFree
-	shed     bool      // records were let go: the free list was full
-	sweep    time.Time // when to give memory back to the kernel (zero: none to give)
+	recs     records[*econn]
 
 	// Accepting stops at the connection limit and when accept4 says EMFILE
 	// (or another shortage); the connections stay in the kernel's queue.
@@ -185,14 +182,7 @@ func (lp *loop) run() error {
 		if len(events) == 0 {
 			lp.srv.FlushLog() // a quiet moment: write the access log
 		}
-		if lp.srv.Shed() || lp.shed {
-			lp.shed, lp.sweep = false, lp.now.Add(sweepDelay)
-		} else if !lp.sweep.IsZero() && !lp.now.Before(lp.sweep) {
-			lp.sweep = time.Time{}
-			lp.srv.Trim()
-			lp.free = slices.Clip(lp.free[:min(len(lp.free), maxFree/8)])
-			giveBack()
-		}
+		lp.recs.tidy(lp.srv, lp.now)
 		lp.expire()
 		if lp.paused && !lp.stopping && (lp.retry.IsZero() || !lp.now.Before(lp.retry)) {
 			lp.accept()
@@ -221,7 +211,7 @@ func (lp *loop) timeout() time.Duration {
 	if lp.stopping {
 		earliest(lp.graceEnd)
 	}
-	earliest(lp.sweep)
+	earliest(lp.recs.sweep)
 	if !lp.srv.LogPending().IsZero() {
 		earliest(time.Now().Add(sock.IdleDelay))
 	}
@@ -261,7 +251,7 @@ func (lp *loop) accept() {
 		default:
 			lp.err = err
 		}
-		lp.free = append(lp.free, c)
+		lp.recs.put(c)
 		return
 	}
 }
@@ -363,21 +353,12 @@ func (lp *loop) close(c *econn) {
 	lp.conns[fd] = nil
 	lp.open--
 	c.gen, c.readable, c.writable, c.rdhup = 0, false, false, false
-	if len(lp.free) < maxFree {
-		lp.free = append(lp.free, c)
-	} else {
-		lp.shed = true
-	}
+	lp.recs.put(c)
 	if lp.paused {
 		lp.retry = time.Time{} // a descriptor and a slot are free: run accepts again
 	}
 }
 
 func (lp *loop) newConn() *econn {
-	if n := len(lp.free); n > 0 {
-		c := lp.free[n-1]
-		lp.free = lp.free[:n-1]
-		return c
-	}
-	return &econn{timer: timer{hidx: -1}}
+	return lp.recs.get(func() *econn { return &econn{timer: timer{hidx: -1}} })
 }

@@ -30,7 +30,6 @@ import (
 	"errors"
 	"os"
 	"runtime"
-	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -83,9 +82,7 @@ type uloop struct {
 	maxConns int      // 0: no limit
 	gen      uint32   // the last connection's generation, its requests' tag
 	timers   timerHeap[*uconn]
-	free     []*uconn
-	shed     bool
-	sweep    time.Time
+	recs     records[*uconn]
 	starved  []*uconn // connections whose recv ended for want of a free buffer
 
 	// Accepting: with no connection limit, one multishot accept stays
@@ -163,14 +160,7 @@ func (lp *uloop) run() error {
 			lp.srv.FlushLog() // only the timer woke us: a quiet moment
 		}
 		lp.feedStarved()
-		if lp.srv.Shed() || lp.shed {
-			lp.shed, lp.sweep = false, lp.now.Add(sweepDelay)
-		} else if !lp.sweep.IsZero() && !lp.now.Before(lp.sweep) {
-			lp.sweep = time.Time{}
-			lp.srv.Trim()
-			lp.free = slices.Clip(lp.free[:min(len(lp.free), maxFree/8)])
-			giveBack()
-		}
+		lp.recs.tidy(lp.srv, lp.now)
 		lp.expire()
 		if lp.paused && !lp.stopping && (lp.retry.IsZero() || !lp.now.Before(lp.retry)) {
 			lp.accept()
@@ -278,7 +268,7 @@ func (lp *uloop) accepted(c *sock.CQE) {
 	if err := lp.l.Adopt(fd, &uc.conn); err != nil {
 		// The client is gone already (ENOTCONN): nothing to serve.
 		lp.ring.CloseFD(fd, 0)
-		lp.free = append(lp.free, uc)
+		lp.recs.put(uc)
 	} else {
 		lp.register(uc)
 	}
@@ -379,7 +369,7 @@ func (lp *uloop) next() time.Time {
 	if lp.stopping {
 		earliest(lp.graceEnd)
 	}
-	earliest(lp.sweep)
+	earliest(lp.recs.sweep)
 	if !lp.srv.LogPending().IsZero() {
 		earliest(lp.now.Add(sock.IdleDelay))
 	}
@@ -429,11 +419,7 @@ func (lp *uloop) closed(c *uconn, err error) {
 	lp.conns[c.conn.FD()] = nil
 	lp.open--
 	c.reset()
-	if len(lp.free) < maxFree {
-		lp.free = append(lp.free, c)
-	} else {
-		lp.shed = true
-	}
+	lp.recs.put(c)
 	if lp.paused {
 		lp.retry = time.Time{} // a descriptor is free: try the accept again
 	}
@@ -443,10 +429,5 @@ func (lp *uloop) closed(c *uconn, err error) {
 }
 
 func (lp *uloop) newConn() *uconn {
-	if n := len(lp.free); n > 0 {
-		c := lp.free[n-1]
-		lp.free = lp.free[:n-1]
-		return c
-	}
-	return &uconn{timer: timer{hidx: -1}, held: make([]held, 0, maxHeld)}
+	return lp.recs.get(func() *uconn { return &uconn{timer: timer{hidx: -1}, held: make([]held, 0, maxHeld)} })
 }
