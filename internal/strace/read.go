@@ -2,10 +2,12 @@ package strace
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -16,6 +18,10 @@ type Call struct {
 	Name   string // accept4
 	Args   string // what strace printed between the parentheses
 	Result string // what follows " = ": 7, -1 EAGAIN (Resource temporarily unavailable), ? ERESTARTSYS (…)
+
+	// The lines of strace's output where the call began and where it
+	// returned: the same line unless another thread's line cut it in two.
+	start, end int
 }
 
 // String is the call as strace prints it, without the thread id and the
@@ -80,21 +86,26 @@ var (
 // that never returned ("<... nanosleep resumed> <unfinished ...>) = ?", a
 // thread's call when the process exits) are left out.
 func Parse(r io.Reader) ([]Call, error) {
-	pending := map[string]string{} // thread id → the start of its unfinished call
+	type begun struct {
+		text string
+		line int
+	}
+	pending := map[string]begun{} // thread id → the start of its unfinished call
 	var calls []Call
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	for line := 1; sc.Scan(); line++ {
 		tid, text := "", sc.Text()
 		if m := threadID.FindStringSubmatch(text); m != nil {
 			tid, text = m[1]+m[2], text[len(m[0]):]
 		}
 		if start, ok := strings.CutSuffix(text, " <unfinished ...>"); ok {
-			pending[tid] = start
+			pending[tid] = begun{start, line}
 			continue
 		}
+		startLine := line
 		if m := resumed.FindStringSubmatch(text); m != nil {
-			start, ok := pending[tid]
+			b, ok := pending[tid]
 			if !ok {
 				continue // its start came before strace attached
 			}
@@ -102,14 +113,14 @@ func Parse(r io.Reader) ([]Call, error) {
 			if strings.HasPrefix(m[1], " <unfinished ...>") {
 				continue // cut short by the process's exit: it never returned
 			}
-			text = start + m[1]
+			text, startLine = b.text+m[1], b.line
 		}
 		m := callLine.FindStringSubmatch(text)
 		if m == nil {
 			continue
 		}
 		n, _ := strconv.Atoi(tid)
-		calls = append(calls, Call{TID: n, Name: m[1], Args: m[2], Result: m[3]})
+		calls = append(calls, Call{TID: n, Name: m[1], Args: m[2], Result: m[3], start: startLine, end: line})
 	}
 	return calls, sc.Err()
 }
@@ -143,14 +154,36 @@ func Own(calls []Call) []Call { return OwnWith(calls) }
 // come back in the ring's memory, not from a system call. Those numbers
 // are the program's throughout: from the start, and after a close (the
 // ring may return the number again, and strace would not see it).
+//
+// Whose a descriptor is follows the kernel, not the order of strace's
+// lines: a number becomes the program's when the call that made it
+// returns, and stops being when a close of it begins — the kernel frees it
+// then, and may give it to another thread's accept4 before strace prints
+// the end of the close. So the calls are judged in the order they began,
+// and kept in the order they returned.
 func OwnWith(calls []Call, given ...int) []Call {
 	mine, always := map[int]bool{}, map[int]bool{}
 	for _, fd := range given {
 		mine[fd], always[fd] = true, true
 	}
+	type made struct{ at, fd int } // a descriptor, the program's once line at has passed
+	var coming []made
 	mapped := map[string]bool{}
-	var kept []Call
-	for _, c := range calls {
+	byStart := make([]int, len(calls))
+	for i := range byStart {
+		byStart[i] = i
+	}
+	slices.SortStableFunc(byStart, func(a, b int) int { return cmp.Compare(calls[a].start, calls[b].start) })
+	keep := make([]bool, len(calls))
+	for _, i := range byStart {
+		c := calls[i]
+		coming = slices.DeleteFunc(coming, func(m made) bool {
+			if m.at < c.start {
+				mine[m.fd] = true
+				return true
+			}
+			return false
+		})
 		first, _, _ := strings.Cut(c.Args, ",")
 		switch {
 		case c.Name == "socket", c.Name == "eventfd2", c.Name == "epoll_create1", c.Name == "io_uring_setup", first == "AT_FDCWD",
@@ -172,16 +205,22 @@ func OwnWith(calls []Call, given ...int) []Call {
 		case !mine[c.FD()]:
 			continue
 		}
-		kept = append(kept, c)
+		keep[i] = true
 		switch c.Name {
 		case "socket", "eventfd2", "epoll_create1", "io_uring_setup", "openat", "openat2", "accept4", "accept":
 			if fd := c.Ret(); fd >= 0 {
-				mine[fd] = true
+				coming = append(coming, made{c.end, fd})
 			}
 		case "close":
 			if !always[c.FD()] {
 				delete(mine, c.FD())
 			}
+		}
+	}
+	var kept []Call
+	for i, c := range calls {
+		if keep[i] {
+			kept = append(kept, c)
 		}
 	}
 	return kept

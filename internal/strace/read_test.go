@@ -1,6 +1,7 @@
 package strace
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -166,5 +167,37 @@ func TestReadCounts(t *testing.T) {
 	}
 	if _, err := ReadCounts("testdata/serial.trace"); err == nil {
 		t.Error("a file of calls read as a table of counts")
+	}
+}
+
+// Two loops share the descriptor table: the number one loop closes may be
+// handed to the other's accept4 before strace prints the end of the close.
+// The close is still the program's, and so is what the other loop does with
+// the number after (strace's lines, in the order they came, from a run
+// under load of TestTraceThreadsAgreesWithStrace).
+func TestOwnCloseCutByAnotherThread(t *testing.T) {
+	calls, err := Parse(strings.NewReader(`100 socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP) = 7
+101 socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP) = 8
+100 accept4(7, {sa_family=AF_INET, sin_port=htons(1), sin_addr=inet_addr("127.0.0.1")}, [112 => 16], SOCK_CLOEXEC|SOCK_NONBLOCK) = 12
+100 close(12 <unfinished ...>
+101 accept4(8, {sa_family=AF_INET, sin_port=htons(2), sin_addr=inet_addr("127.0.0.1")}, [112 => 16], SOCK_CLOEXEC|SOCK_NONBLOCK) = 12
+101 read(12, "GET", 20480) = 3
+101 close(12 <unfinished ...>
+102 futex(0x1, FUTEX_WAKE_PRIVATE, 1) = 1
+101 <... close resumed>) = 0
+100 <... close resumed>) = 0
+101 accept4(8, {sa_family=AF_INET, sin_port=htons(3), sin_addr=inet_addr("127.0.0.1")}, [112 => 16], SOCK_CLOEXEC|SOCK_NONBLOCK) = 12
+101 read(12, "GET", 20480) = 3
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range Own(calls) {
+		got = append(got, strconv.Itoa(c.TID)+" "+c.Name)
+	}
+	want := "100 socket|101 socket|100 accept4|101 accept4|101 read|101 close|100 close|101 accept4|101 read"
+	if strings.Join(got, "|") != want {
+		t.Errorf("kept %q\nwant %q", strings.Join(got, "|"), want)
 	}
 }
