@@ -37,7 +37,7 @@ vet:
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
 # The seed corpora live in each package's testdata/fuzz/.
 FUZZ = http1:FuzzParse http1:FuzzOracleNetHTTP http1:FuzzChunked \
-       http1:FuzzParseRange http1:FuzzParseHTTPDate \
+       http1:FuzzParseRange http1:FuzzParseHTTPDate http1:FuzzScan \
        static:FuzzCleanPath sock:FuzzParseAddr serve:FuzzEpollConn serve:FuzzUringConn \
        httpconn:FuzzConn httpconn:FuzzFaultCuts faults:FuzzParse
 fuzz:

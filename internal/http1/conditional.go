@@ -242,7 +242,7 @@ type Validators struct {
 // §13.1.4).
 func Preconditions(r *Request, v Validators) int {
 	method := string(r.Method)
-	if method == "CONNECT" || method == "OPTIONS" || method == "TRACE" {
+	if r.plain || method == "CONNECT" || method == "OPTIONS" || method == "TRACE" {
 		return 0 // §13.2.1: a server MUST ignore them on these methods
 	}
 	safe := method == "GET" || method == "HEAD"
@@ -434,7 +434,7 @@ const MaxRanges = 16
 // If-Range sent twice, means the client's copy is stale, and it gets the
 // whole representation.
 func RangeFor(r *Request, size int64, v Validators, buf *[MaxRanges]Range) (ranges []Range, status int) {
-	if string(r.Method) != "GET" {
+	if r.plain || string(r.Method) != "GET" {
 		return nil, 0
 	}
 	value, n := fieldLines(r, "Range")

@@ -31,6 +31,8 @@ func (st *headState) note(req *Request, name, value []byte) error {
 		if req.Minor == 1 && equalFold(value, "100-continue") {
 			req.Expect100 = true
 		}
+	case hasPrefixFold(name, "If-"), equalFold(name, "Range"):
+		req.plain = false
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"fmt"
 	"testing"
 	"unsafe"
 )
@@ -82,4 +83,65 @@ func checkParse(t *testing.T, buf []byte, lim Limits) {
 	if _, err := Parse(head[:n-1], &again, lim); err != ErrIncomplete {
 		t.Fatalf("head minus its last byte = %v, want ErrIncomplete", err)
 	}
+}
+
+// FuzzScan holds the one-pass scan of a line to the careful way: whatever
+// line the scan takes, the careful way takes too, with the same parts and
+// the same end. (What the scan leaves goes the careful way anyway.)
+func FuzzScan(f *testing.F) {
+	for _, tc := range validCases {
+		f.Add([]byte(tc.in))
+	}
+	for _, tc := range invalidCases {
+		f.Add([]byte(tc.in))
+	}
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		for _, lim := range fuzzLimits {
+			var fast, slow Request
+			next, ok := scanRequestLine(buf, &fast, lim.MaxRequestLine)
+			if !ok {
+				continue
+			}
+			i, err := skipEmptyLines(buf)
+			line, end, complete, err2 := nextLine(buf, i)
+			if err != nil || err2 != nil || !complete || len(line) > lim.MaxRequestLine {
+				t.Fatalf("scan took request line %q, the careful way refuses it: %v %v", buf[:next], err, err2)
+			}
+			if err := parseRequestLine(line, false, &slow); err != nil || end != next {
+				t.Fatalf("request line %q: careful way %v, end %d; scan end %d", line, err, end, next)
+			}
+			if !sameRequest(&fast, &slow) {
+				t.Fatalf("request line %q: scan %s, careful way %s", line, lineParts(&fast), lineParts(&slow))
+			}
+		}
+		for i := 0; i < len(buf); i++ { // a field line may start anywhere
+			name, value, next, ok := scanFieldLine(buf, i)
+			if !ok {
+				continue
+			}
+			line, end, complete, err := nextLine(buf, i)
+			if err != nil || !complete || end != next {
+				t.Fatalf("scan took field line %q, the careful way: %v, complete %v, end %d", buf[i:next], err, complete, end)
+			}
+			n2, v2, err := parseFieldLine(line, false)
+			if err != nil || string(n2) != string(name) || string(v2) != string(value) || !within(name, line) || !within(value, line) {
+				t.Fatalf("field line %q: scan %q %q, careful way %q %q %v", line, name, value, n2, v2, err)
+			}
+		}
+	})
+}
+
+// sameRequest compares what a request line sets, slice by slice.
+func sameRequest(a, b *Request) bool {
+	same := func(x, y []byte) bool {
+		return x == nil && y == nil || x != nil && y != nil && unsafe.SliceData(x) == unsafe.SliceData(y) && len(x) == len(y)
+	}
+	return same(a.Method, b.Method) && same(a.Target, b.Target) && same(a.Path, b.Path) &&
+		same(a.Query, b.Query) && same(a.Authority, b.Authority) &&
+		a.Major == b.Major && a.Minor == b.Minor && a.SentMinor == b.SentMinor
+}
+
+func lineParts(r *Request) string {
+	return fmt.Sprintf("method %q target %q path %q query %q authority %q version %d.%d (sent %d)",
+		r.Method, r.Target, r.Path, r.Query, r.Authority, r.Major, r.Minor, r.SentMinor)
 }

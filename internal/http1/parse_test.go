@@ -588,3 +588,17 @@ func TestValidIPv6(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseSmall is the request of a load generator (wrk): a request
+// line and a Host field, the shape of a pipelined benchmark.
+func BenchmarkParseSmall(b *testing.B) {
+	buf := []byte("GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n")
+	var req Request
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		if _, err := Parse(buf, &req, DefaultLimits); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -90,6 +90,11 @@ type Request struct {
 	Close         bool  // close the connection after the response
 	Expect100     bool  // Expect: 100-continue, on an HTTP/1.1 request
 
+	// plain: Parse saw no field that can make a GET conditional or
+	// partial (If-*, Range), so Preconditions and RangeFor need not look.
+	// A Request made by hand is never plain: its fields are read.
+	plain bool
+
 	fields [maxFieldsInline]Field // storage behind Fields
 }
 
@@ -105,6 +110,7 @@ func (r *Request) reset() {
 	r.Fields = fields
 	r.ContentLength = -1
 	r.Chunked, r.Close, r.Expect100 = false, false, false
+	r.plain = true
 }
 
 // Header returns the value of the first field called name, compared

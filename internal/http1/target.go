@@ -94,10 +94,10 @@ func splitQuery(pathQuery []byte) (path, query []byte) {
 // returns bad if it is invalid. RFC 9110 §4.2.4 forbids userinfo in http
 // URIs ("user@host" is a phishing trick), so "@" gets a reason of its own.
 func checkAuthority(s []byte, needHost, needPort bool, bad *Error) error {
-	if bytes.IndexByte(s, '@') >= 0 {
+	host, port, ok := splitHostPort(s)
+	if !ok && bytes.IndexByte(s, '@') >= 0 { // "@" is never valid in either part
 		return errUserinfo
 	}
-	host, port, ok := splitHostPort(s)
 	if !ok || needHost && len(host) == 0 || needPort && len(port) == 0 {
 		return bad
 	}
@@ -121,15 +121,18 @@ func splitHostPort(s []byte) (host, port []byte, ok bool) {
 			port = port[1:]
 		}
 	} else { // IPv4address or reg-name; neither contains ":"
-		host = s
-		if i := bytes.IndexByte(s, ':'); i >= 0 {
-			host, port = s[:i], s[i+1:]
-		}
 		// RFC 3986 lets a reg-name hold pct-encoded bytes, but DNS names
 		// never need them (IDNs travel as "xn--" punycode), while "%2F" or
 		// "%00" in a host only ever serves to confuse; so "%" is refused.
-		if !allIn(host, regNameChar) {
-			return nil, nil, false
+		host = s
+		for i, b := range s {
+			if !regNameChar[b] {
+				if b != ':' {
+					return nil, nil, false
+				}
+				host, port = s[:i], s[i+1:]
+				break
+			}
 		}
 	}
 	return host, port, allDigits(port)

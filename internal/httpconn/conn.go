@@ -137,7 +137,14 @@ type Conn struct {
 // input is a connection's unconsumed bytes and the request parsed from
 // their front, whose slices point into b: they are pooled together, and a
 // connection holds one only while it has bytes to work on.
+//
+// b is a window on buf. A request answered is dropped by moving the
+// window's start past it, not by moving the bytes behind it to the front:
+// sixteen pipelined requests would otherwise move the rest of the batch
+// fifteen times. What is left moves to the front once, before the next
+// read (Room), and only then.
 type input struct {
+	buf []byte // its whole length
 	b   []byte
 	req http1.Request
 }
@@ -221,6 +228,12 @@ func (c *Conn) Room() []byte {
 	}
 	if c.in == nil {
 		c.in = c.srv.getInput()
+	}
+	if in := c.in; c.state == ReadHead && cap(in.b) < cap(in.buf) {
+		// Between requests: what is left of the batch moves to the front.
+		// (In ReadBody the head in hand stays where its slices point;
+		// gotHead moved it to the front.)
+		in.b = in.buf[:copy(in.buf, in.b)]
 	}
 	return c.in.b[len(c.in.b):cap(c.in.b)]
 }
@@ -614,6 +627,18 @@ func (c *Conn) gotHead(n int, now time.Time) {
 		c.reject(413, now) // refused unread: framing is lost, so close
 		return
 	}
+	if in := c.in; cap(in.b) < cap(in.buf) {
+		// The body is read behind the head, which must be at the front of
+		// the buffer to leave it room: moved there, and parsed again so
+		// that the request's slices point to where it now is.
+		in.b = in.buf[:copy(in.buf, in.b)]
+		r.raw = in.b[:n]
+		if _, err := http1.Parse(in.b, req, cfg.Limits); err != nil {
+			c.reject(400, now) // cannot happen: the same bytes parse the same
+			return
+		}
+		r.line.method, r.line.target = req.Method, req.Target
+	}
 	c.inBody, c.bodyLeft, c.isChunked = true, req.ContentLength, req.Chunked
 	if req.Chunked {
 		c.chunked.Reset(http1.ChunkedLimits{MaxBody: cfg.MaxBody})
@@ -719,7 +744,7 @@ func (c *Conn) startOutput(now time.Time) {
 // with whatever follows (a pipelined request) or with the idle timeout.
 func (c *Conn) endRound(now time.Time) {
 	c.logRound(now)
-	c.in.b = c.in.b[:copy(c.in.b, c.in.b[c.r.head:])]
+	c.in.b = c.in.b[c.r.head:]
 	if len(c.in.b) == 0 {
 		c.putInput()
 		c.readDeadline = now.Add(c.srv.cfg.IdleTimeout)

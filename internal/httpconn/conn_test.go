@@ -166,6 +166,7 @@ func FuzzConn(f *testing.F) {
 		"GET /index.html HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9,-3,100-5000\r\n\r\nGET /f.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0,2-\r\n\r\n",
 		"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\nabc",
 		"GET /healthz HTTP/1.1\r\nHost:",
+		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPOST /f.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n",
 	} {
 		f.Add([]byte(s), []byte{3, 1, 200, 7, 0, 50})
 	}
@@ -193,6 +194,32 @@ func TestGatherSameBytes(t *testing.T) {
 	}
 	if n := bytes.Count(serial, []byte("HTTP/1.1 200 OK")); n != 3 {
 		t.Fatalf("%d answers to 3 requests:\n%q", n, serial)
+	}
+}
+
+// A request with a body behind another in the same read: its head moves to
+// the front of the buffer, to leave the body room, and is answered as if it
+// had come alone — whatever the cuts.
+func TestPipelinedBody(t *testing.T) {
+	reqs := []string{
+		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /f.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+		"PUT /index.html HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+	}
+	d := testDir(t)
+	for _, gather := range []bool{false, true} {
+		var want []byte
+		for _, r := range reqs {
+			want = append(want, drive(t, testServer(d, gather), []byte(r), nil)...)
+		}
+		want = normal(want)
+		all := []byte(strings.Join(reqs, ""))
+		for _, cuts := range [][]byte{nil, {40, 3, 200, 1}, {255, 255, 255}} {
+			if got := normal(drive(t, testServer(d, gather), bytes.Clone(all), cuts)); !bytes.Equal(got, want) {
+				t.Fatalf("gather=%v cuts=%v: pipelined answers differ from the answers one by one:\n%s", gather, cuts, diff(want, got))
+			}
+		}
 	}
 }
 

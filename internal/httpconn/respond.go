@@ -126,8 +126,8 @@ func (c *Conn) fileResponse(f content, ctype string, keep bool) bool {
 	// not be sent as one: Last-Modified is at most the response's Date
 	// (RFC 9110, 8.8.2.1).
 	lm := f.mod
-	if now := c.now.Truncate(time.Second); lm.After(now) {
-		lm = now
+	if s, now := lm.Unix(), c.now.Unix(); s > now || s == now && lm.Nanosecond() > 0 {
+		lm = time.Unix(now, 0) // the response's Date, to the second
 	}
 	v := http1.Validators{ETag: f.etag, LastModified: lm}
 	var lmText []byte // Last-Modified written once per copy in the cache, not per response

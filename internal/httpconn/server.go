@@ -216,10 +216,11 @@ func (s *Server) getInput() *input {
 	if n := len(s.inputs); n > 0 {
 		in := s.inputs[n-1]
 		s.inputs = s.inputs[:n-1]
-		s.pooled -= cap(in.b)
+		s.pooled -= cap(in.buf)
 		return in
 	}
-	return &input{b: make([]byte, 0, inputSize(&s.cfg))}
+	buf := make([]byte, inputSize(&s.cfg))
+	return &input{buf: buf, b: buf[:0]}
 }
 
 // inputSize is the room a connection reads into: the largest head we
@@ -228,12 +229,12 @@ func (s *Server) getInput() *input {
 func inputSize(cfg *Config) int { return cfg.Limits.MaxHeaderBytes + 4096 }
 
 func (s *Server) putInput(in *input) {
-	in.b = in.b[:0]
-	if s.pooled+cap(in.b) > poolBudget {
+	in.b = in.buf[:0]
+	if s.pooled+cap(in.buf) > poolBudget {
 		s.shed = true
 		return
 	}
-	s.pooled += cap(in.b)
+	s.pooled += cap(in.buf)
 	s.inputs = append(s.inputs, in)
 }
 

@@ -58,6 +58,11 @@ type Cache struct {
 
 	key []byte // the cleaned path of the request in hand
 
+	// The last hit: its entry and the raw path it was asked for by
+	// (remember). Cleared when the entry goes.
+	last     *Entry
+	lastPath []byte
+
 	// Counts, for tests and curiosity.
 	hits, misses, evictions, racyRereads int
 }
@@ -128,7 +133,8 @@ type dirCheck struct {
 // all. trust, when positive, lets a hit go unchecked that long after its
 // last check (a changed file is then served stale until then).
 func NewCache(d *Dir, limit int64, trust time.Duration) *Cache {
-	return &Cache{dir: d, limit: limit, trust: trust, entries: make(map[string]*Entry), key: make([]byte, 0, pathBuf)}
+	return &Cache{dir: d, limit: limit, trust: trust, entries: make(map[string]*Entry),
+		key: make([]byte, 0, pathBuf), lastPath: make([]byte, 0, pathBuf)}
 }
 
 // Get returns the entry for a raw request path if it holds the file as it
@@ -137,6 +143,13 @@ func NewCache(d *Dir, limit int64, trust time.Duration) *Cache {
 // none); an entry validated in the same batch is not validated again. Get
 // allocates nothing, hit or miss.
 func (c *Cache) Get(rawPath []byte, batch uint64, now time.Time) *Entry {
+	if e := c.last; e != nil && batch != 0 && e.batch == batch && !e.racy && string(rawPath) == string(c.lastPath) {
+		// The same path as the hit before, in the same batch: the same
+		// entry, without cleaning the path and looking it up again.
+		e.ref = true
+		c.hits++
+		return e
+	}
 	key, dir, status := cleanPath(c.key[:0], rawPath)
 	c.key = key[:0]
 	if status != 0 {
@@ -159,6 +172,7 @@ func (c *Cache) Get(rawPath []byte, batch uint64, now time.Time) *Entry {
 		// requests of one batch arrived together.
 		e.ref = true
 		c.hits++
+		c.remember(rawPath, e)
 		return e
 	}
 	// The root's own check (root.go), which Lookup would have made: a hit
@@ -184,7 +198,16 @@ func (c *Cache) Get(rawPath []byte, batch uint64, now time.Time) *Entry {
 	}
 	e.ref = true
 	c.hits++
+	c.remember(rawPath, e)
 	return e
+}
+
+// remember keeps the raw path of a hit and its entry: a pipelined batch
+// asks for the same path again and again.
+func (c *Cache) remember(rawPath []byte, e *Entry) {
+	if len(rawPath) <= pathBuf {
+		c.last, c.lastPath = e, append(c.lastPath[:0], rawPath...)
+	}
 }
 
 // valid makes the statx calls of a hit: each directory above the file is
@@ -307,6 +330,9 @@ func (c *Cache) insert(e *Entry) {
 }
 
 func (c *Cache) remove(e *Entry) {
+	if c.last == e {
+		c.last = nil
+	}
 	delete(c.entries, e.key)
 	c.ring[e.slot] = nil
 	c.free = append(c.free, e.slot)

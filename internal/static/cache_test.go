@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -176,6 +177,35 @@ func TestCacheBatch(t *testing.T) {
 	}
 	if b, _, _ := fetch(t, c, "/f", 8); b != "new" {
 		t.Errorf("next batch: %q, want new", b)
+	}
+}
+
+// The last hit is remembered by its raw path, for the next request of the
+// batch; it must never outlive its entry: evicted, or replaced by a fresh
+// read in the same batch, it is looked up again.
+func TestCacheLastHit(t *testing.T) {
+	files := map[string]string{"a": strings.Repeat("a", 1000), "b": strings.Repeat("b", 1000)}
+	root, c := cacheDir(t, 2000, files) // room for one entry
+	fetch(t, c, "/a", 5)
+	if _, hit, _ := fetch(t, c, "/a", 5); !hit || c.last == nil {
+		t.Fatal("second fetch of /a: not a remembered hit")
+	}
+	fetch(t, c, "/b", 5) // evicts a
+	if _, ok := c.entries["a"]; ok {
+		t.Fatal("a not evicted: the test needs a cache with room for one")
+	}
+	if b, hit, _ := fetch(t, c, "/a", 5); hit || b != files["a"] {
+		t.Fatalf("after its eviction, /a served from memory (hit %v)", hit)
+	}
+	// Replaced in the same batch: a racy copy is read again, and the new
+	// read's entry is the one served.
+	os.WriteFile(filepath.Join(root, "a"), []byte("new"), 0o644)
+	c.entries["a"].racy = true
+	if b, _, _ := fetch(t, c, "/a", 5); b != "new" {
+		t.Fatalf("racy copy read again: %q, want new", b)
+	}
+	if e := c.Get([]byte("/a"), 5, time.Now()); e != nil && string(e.Body) != "new" {
+		t.Fatalf("remembered hit serves %q after its entry was replaced", e.Body)
 	}
 }
 
