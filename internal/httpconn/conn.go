@@ -593,9 +593,11 @@ func (c *Conn) partial(now time.Time) bool {
 	case c.eof:
 		c.reject(400, now)
 		return true
-	case len(c.in.b) == cap(c.in.b):
+	case len(c.in.b) == len(c.in.buf):
 		// Cannot happen: the parser refuses a head (431) before it fills
 		// the buffer. But a read into no room returns 0, which is EOF.
+		// (A head begun at the end of a batch may fill what is behind the
+		// window's start: it moves to the front before the next read.)
 		c.reject(431, now)
 		return true
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rawserve/rawserve/internal/http1"
 	"github.com/rawserve/rawserve/internal/sock"
 	"github.com/rawserve/rawserve/internal/static"
 	"golang.org/x/sys/unix"
@@ -219,6 +220,25 @@ func TestPipelinedBody(t *testing.T) {
 			if got := normal(drive(t, testServer(d, gather), bytes.Clone(all), cuts)); !bytes.Equal(got, want) {
 				t.Fatalf("gather=%v cuts=%v: pipelined answers differ from the answers one by one:\n%s", gather, cuts, diff(want, got))
 			}
+		}
+	}
+}
+
+// More pipelined requests than the input buffer holds: the read that fills
+// it ends inside a head, which must wait for the next read (moved to the
+// front first), not be taken for a head too large to fit.
+func TestPipelinedFillsBuffer(t *testing.T) {
+	var in []byte
+	n := 0
+	for ; len(in) < 3*inputSize(&Config{Limits: http1.DefaultLimits}); n++ {
+		in = fmt.Appendf(in, "GET /f.txt?%d HTTP/1.1\r\nHost: x\r\n\r\n", n) // of every length, so reads end inside heads
+	}
+	d := testDir(t)
+	for _, gather := range []bool{false, true} {
+		out := drive(t, testServer(d, gather), bytes.Clone(in), nil)
+		if got := bytes.Count(out, []byte("HTTP/1.1 200 OK\r\n")); got != n {
+			t.Fatalf("gather=%v: %d answers 200 to %d requests; first other: %.80q", gather, got, n,
+				out[bytes.Index(out, []byte("HTTP/1.1 4")):])
 		}
 	}
 }

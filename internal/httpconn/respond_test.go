@@ -195,3 +195,38 @@ func TestCachedHead(t *testing.T) {
 		t.Fatalf("no copy in the cache, or not the head it sent: %+v", e)
 	}
 }
+
+// writes records each Write's bytes.
+type writes [][]byte
+
+func (w *writes) Write(p []byte) (int, error) {
+	*w = append(*w, bytes.Clone(p))
+	return len(p), nil
+}
+
+// The access log is written in pieces of whole lines that each fit in one
+// write of the output queue (PIPE_BUF): one flush, one write(2) — not a
+// full 4 KiB and then the line that took it over, in a second write.
+func TestAccessLogWrites(t *testing.T) {
+	var w writes
+	l := newAccessLog(&w)
+	now := time.Now()
+	for i := range 1000 {
+		target := []byte("/" + strings.Repeat("x", i%97))
+		l.add(&line{peer: []byte("127.0.0.1"), method: []byte("GET"), target: target, minor: 1, status: 200, bytes: 13, start: now, finish: now})
+	}
+	l.flush()
+	total := 0
+	for i, p := range w {
+		total += bytes.Count(p, []byte("\n"))
+		if len(p) > logFlushAt || p[len(p)-1] != '\n' {
+			t.Fatalf("write %d: %d bytes, ending %q: want whole lines, at most %d bytes", i, len(p), p[len(p)-1:], logFlushAt)
+		}
+		if i < len(w)-1 && len(p) < logFlushAt-200 {
+			t.Errorf("write %d: %d bytes, want close to %d", i, len(p), logFlushAt)
+		}
+	}
+	if total != 1000 {
+		t.Fatalf("%d lines written, want 1000", total)
+	}
+}

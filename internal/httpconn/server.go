@@ -309,7 +309,9 @@ func (s *Server) putSections(l *sections) {
 //	127.0.0.1 - - [24/Nov/2026:05:23:09 +0000] "GET /_faults/reset HTTP/1.1" - 0 0.000210 fault=reset
 //
 // Writing each line at once would add a write(2) to every request. Lines are
-// written when 4 KiB have gathered, when the server goes quiet (the model
+// written when the next would take them past 4 KiB — the most the output
+// queue writes at once (PIPE_BUF, internal/outq), so one flush is one
+// write(2) — when the server goes quiet (the model
 // calls Server.FlushLog after sock.IdleDelay of waiting), and at shutdown — so
 // under load the log costs a fraction of a syscall per request, and an idle
 // server's log is never more than a moment behind.
@@ -349,6 +351,7 @@ func (l *accessLog) add(e *line) {
 	if len(l.buf) == 0 {
 		l.oldest = e.finish
 	}
+	start := len(l.buf)
 	b := append(l.buf, e.peer...)
 	b = append(b, " - - "...)
 	b = append(b, l.stamp(e.finish)...)
@@ -376,8 +379,11 @@ func (l *accessLog) add(e *line) {
 		b = e.fault.AppendNames(append(b, " fault="...))
 	}
 	l.buf = append(b, '\n')
-	if len(l.buf) >= logFlushAt {
-		l.flush()
+	if len(l.buf) > logFlushAt && start > 0 {
+		// The lines before this one, then this one at the front.
+		l.w.Write(l.buf[:start])
+		l.buf = l.buf[:copy(l.buf, l.buf[start:])]
+		l.oldest = e.finish
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 // returns nil; it returns an error only if accept4 fails in a way retrying
 // cannot mend. p must be the Poller l was created with.
 func Serial(l *sock.Listener, p *sock.Poller, cfg Config) error {
+	spareP(1)
 	s := newSerial(l, p, cfg)
 	defer s.srv.FlushLog()
 	defer cfg.tally(s.srv)
