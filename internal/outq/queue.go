@@ -4,11 +4,13 @@
 // has fallen behind, a reader that has gone.
 //
 // What a loop writes is copied into a bounded queue, and a goroutine of the
-// queue's own writes it out, in order, with blocking write(2) calls (sock.Output) of
-// at most PIPE_BUF bytes, whole lines where they fit. A pipe takes such a
-// write whole or not at all: another process writing into the same pipe
-// (2>&1, a shared log) never cuts one of its lines in two, and a write still
-// stuck when the process exits has written nothing.
+// queue's own writes it out, in order, with blocking write(2) calls
+// (sock.Output) of whole lines where they fit: into a pipe, at most
+// PIPE_BUF bytes, which a pipe takes whole or not at all — another process
+// writing into the same pipe (2>&1, a shared log) never cuts one of its
+// lines in two, and a write still stuck when the process exits has written
+// nothing. Into anything else (a file: the kernel does not mix two write
+// calls on one open file), up to 64 KiB at once, sixteen times fewer calls.
 //
 // When the queue is full, a write that does not fit is dropped, and its
 // lines counted. When a write fails — EPIPE: the reader has closed the
@@ -36,6 +38,7 @@ import (
 // go out together, after the bytes of the Writes before it.
 type Queue struct {
 	w      io.Writer
+	chunk  int         // the most written at once (chunkFor)
 	full   func()      // called once, at the first Write dropped for want of room
 	failed func(error) // called once, when a write to w fails
 
@@ -57,7 +60,7 @@ type Queue struct {
 // nil, once, from the writer goroutine, when a write to w fails. Neither
 // may write to this same queue.
 func New(w io.Writer, size int, full func(), failed func(error)) *Queue {
-	q := &Queue{w: w, full: full, failed: failed, ring: make([]byte, size)}
+	q := &Queue{w: w, full: full, failed: failed, ring: make([]byte, size), chunk: chunkFor(w)}
 	q.more.L = &q.mu
 	go q.run()
 	return q
@@ -95,13 +98,25 @@ func (q *Queue) Write(p []byte) (int, error) {
 }
 
 // pipeBuf is PIPE_BUF: pipe(7) makes a write of up to this many bytes
-// atomic.
-const pipeBuf = 4096
+// atomic. fileChunk is the most written at once to what is not a pipe.
+const (
+	pipeBuf   = 4096
+	fileChunk = 64 << 10
+)
+
+// chunkFor is the most to write to w at once: PIPE_BUF, unless w can tell
+// it is not a pipe (sock.Output can).
+func chunkFor(w io.Writer) int {
+	if p, ok := w.(interface{ Pipe() bool }); ok && !p.Pipe() {
+		return fileChunk
+	}
+	return pipeBuf
+}
 
 // run is the writer: it writes the queued bytes to w as they come, until
 // Close or a failed write.
 func (q *Queue) run() {
-	buf := make([]byte, pipeBuf)
+	buf := make([]byte, q.chunk)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	defer func() { q.done = true }()

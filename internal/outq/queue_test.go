@@ -210,3 +210,45 @@ func TestQueueWriteAllocatesNothing(t *testing.T) {
 		t.Errorf("Write allocates %v times", n)
 	}
 }
+
+// sized records the size of each write, and says it is a pipe or not.
+type sized struct {
+	pipe   bool
+	sizes  []int
+	writes bytes.Buffer
+}
+
+func (s *sized) Pipe() bool { return s.pipe }
+func (s *sized) Write(p []byte) (int, error) {
+	s.sizes = append(s.sizes, len(p))
+	return s.writes.Write(p)
+}
+
+// Into a pipe, writes of at most PIPE_BUF, whole lines; into a file (a
+// sock.Output that says it is not a pipe: a real one is checked with
+// fstat, in package sock), writes of up to 64 KiB, whole lines too.
+func TestQueueChunks(t *testing.T) {
+	for _, tc := range []struct {
+		pipe     bool
+		max, min int // the largest write allowed; the largest write wanted
+	}{{true, pipeBuf, pipeBuf - 100}, {false, fileChunk, fileChunk - 100}} {
+		w := &sized{pipe: tc.pipe}
+		q := New(w, 1<<20, nil, nil)
+		var all []byte
+		for i := range 10000 {
+			all = append(all, line(i)...)
+		}
+		q.Write(all) // queued at once, so the writer finds it all waiting
+		q.Close(time.Now().Add(10 * time.Second))
+		if n := checkLines(t, w.writes.Bytes()); n != 10000 {
+			t.Fatalf("pipe %v: %d lines", tc.pipe, n)
+		}
+		largest := 0
+		for _, n := range w.sizes {
+			largest = max(largest, n)
+		}
+		if largest > tc.max || largest < tc.min {
+			t.Errorf("pipe %v: largest write %d bytes, want %d–%d (%d writes)", tc.pipe, largest, tc.min, tc.max, len(w.sizes))
+		}
+	}
+}

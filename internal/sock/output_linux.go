@@ -42,6 +42,14 @@ func CreateOutput(path string) (Output, error) {
 // FD is the descriptor.
 func (o Output) FD() int { return int(o) }
 
+// Pipe reports whether the descriptor is a pipe (or fstat(2) cannot say):
+// only a pipe promises that a write of up to PIPE_BUF bytes is never
+// mixed with another writer's, so only a pipe needs its writes that small.
+func (o Output) Pipe() bool {
+	var st unix.Stat_t
+	return sysFstat(int(o), &st) != nil || st.Mode&unix.S_IFMT == unix.S_IFIFO
+}
+
 // Write writes all of p. A signal that arrives before anything is written
 // makes write(2) fail with EINTR (when its handler is not SA_RESTART): write
 // again. A short write (a signal after part of p, a pipe that had room for

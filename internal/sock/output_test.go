@@ -63,3 +63,21 @@ func TestOutputNarration(t *testing.T) {
 }
 
 func itoa(n int) string { return string(appendInt(nil, n)) }
+
+// Pipe tells a pipe from a file: only a pipe needs writes of PIPE_BUF.
+func TestOutputPipe(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	f, err := CreateOutput(t.TempDir() + "/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !Output(p[1]).Pipe() || f.Pipe() || !Output(-1).Pipe() {
+		t.Errorf("Pipe: pipe %v, file %v, bad descriptor %v; want true, false, true", Output(p[1]).Pipe(), f.Pipe(), Output(-1).Pipe())
+	}
+}

@@ -46,7 +46,8 @@ func TestRespond(t *testing.T) {
 		out, _ := Respond(nil, dir, req, true)
 		return string(out)
 	}
-	if out := get("/"); !strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(out, "\r\nContent-Length: 13\r\n\r\nHello, World!") {
+	if out := get("/"); !strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(out, "\r\nAccept-Ranges: none\r\n\r\nHello, World!") ||
+		!strings.Contains(out, "\r\nContent-Length: 13\r\n") || !strings.Contains(out, "\r\nLast-Modified: ") || !strings.Contains(out, "\r\nETag: \"") {
 		t.Errorf("GET /: %q", out)
 	}
 	if out := get("/a.txt"); !strings.HasSuffix(out, "Content-Length: 3\r\n\r\nabc") {
