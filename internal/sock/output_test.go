@@ -11,12 +11,7 @@ import (
 // A descriptor made nonblocking by whoever shares it: Write waits in ppoll
 // for room instead of failing with EAGAIN.
 func TestOutputWriteWaitsOnEAGAIN(t *testing.T) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
+	p := testPipe(t)
 	if err := unix.SetNonblock(p[1], true); err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +61,7 @@ func itoa(n int) string { return string(appendInt(nil, n)) }
 
 // Pipe tells a pipe from a file: only a pipe needs writes of PIPE_BUF.
 func TestOutputPipe(t *testing.T) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
+	p := testPipe(t)
 	f, err := CreateOutput(t.TempDir() + "/log")
 	if err != nil {
 		t.Fatal(err)
@@ -80,4 +70,14 @@ func TestOutputPipe(t *testing.T) {
 	if !Output(p[1]).Pipe() || f.Pipe() || !Output(-1).Pipe() {
 		t.Errorf("Pipe: pipe %v, file %v, bad descriptor %v; want true, false, true", Output(p[1]).Pipe(), f.Pipe(), Output(-1).Pipe())
 	}
+}
+
+// testPipe is a pipe, closed when the test ends: p[0] to read, p[1] to write.
+func testPipe(t *testing.T) [2]int {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
+	return p
 }
