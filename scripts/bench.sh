@@ -371,21 +371,24 @@ scenario_args() {
 
 # run_wrk SCENARIO ID ROUND runs wrk once against a running server and
 # appends a line to runs.tsv: the server's CPU ticks meanwhile, whether it
-# was still alive after, and the bytes it added to its access log (which is
-# then emptied, so that the disk holds one run's log at most).
+# was still alive after, the bytes it added to its access log (which is
+# then emptied, so that the disk holds one run's log at most), and the CPU
+# time wrk used, in milliseconds (bash's time: user and system) — near the
+# run's whole duration, the rate is the client's limit, not the server's.
 run_wrk() {
-	local sc=$1 id=$2 round=$3 ticks0 ticks1 alive=ok rate logged
-	local file=$out/wrk/$sc.$id.$round.txt accesslog
+	local sc=$1 id=$2 round=$3 ticks0 ticks1 alive=ok rate logged client
+	local file=$out/wrk/$sc.$id.$round.txt accesslog TIMEFORMAT='%3U %3S'
 	accesslog=$(access_log "$id")
 	scenario_args "$sc"
 	ticks0=$(cpu_ticks "${pid_of[$id]}")
-	timeout $((duration + 30)) taskset -c 1 wrk -t1 -d"${duration}s" "${wopts[@]}" \
-		"http://127.0.0.1:${port[$id]}$path" "${script_args[@]}" >"$file" 2>&1 || true
+	client=$( { time timeout $((duration + 30)) taskset -c 1 wrk -t1 -d"${duration}s" "${wopts[@]}" \
+		"http://127.0.0.1:${port[$id]}$path" "${script_args[@]}" >"$file" 2>&1; } 2>&1 || true)
+	client=$(awk '{ printf "%d", ($1 + $2) * 1000 }' <<<"$client")
 	ticks1=$(cpu_ticks "${pid_of[$id]}")
 	kill -0 "${pid_of[$id]}" 2>/dev/null || alive=died
 	logged=$(stat -c %s "$accesslog" 2>/dev/null || echo 0)
 	: >"$accesslog"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$id" "$round" $((ticks1 - ticks0)) "$alive" "$logged" >>"$out/runs.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$id" "$round" $((ticks1 - ticks0)) "$alive" "$logged" "$client" >>"$out/runs.tsv"
 	rate=$(awk '/^Requests\/sec:/ { print $2 }' "$file")
 	log "  $sc $id: ${rate:-no result} req/s$(grep -qE 'Socket errors|Non-2xx' "$file" && echo ' (errors)' || true)"
 }

@@ -10,7 +10,7 @@
 //	meta.tsv       key, value: the machine, the tools, the command
 //	servers.tsv    id, label, command line, configuration: the servers, in the order they are shown
 //	scenarios.tsv  id, label, kind ("hello" or "file")
-//	runs.tsv       scenario, server, round, server CPU ticks, "ok" or "died", access-log bytes
+//	runs.tsv       scenario, server, round, server CPU ticks, "ok" or "died", access-log bytes, wrk's CPU time (ms)
 //	wrk/SCENARIO.SERVER.ROUND.txt   wrk's output for that run
 //	idle.tsv       server, connections asked, opened, failed, VmRSS before, after (KiB)
 //	startup/SERVER.txt              one start-up time a line, in µs
@@ -49,6 +49,7 @@ type run struct {
 	ticks  int64
 	died   bool
 	logged int64 // bytes the server added to its access log
+	client int64 // wrk's CPU time, in ms; 0 when not measured
 }
 
 type report struct {
@@ -129,7 +130,7 @@ func (r *report) load() {
 		out, _ := os.ReadFile(filepath.Join(r.dir, "wrk", sc+"."+sv+"."+round+".txt"))
 		key := [2]string{sc, sv}
 		r.runs[key] = append(r.runs[key], run{wrk: parseWrk(string(out)), ticks: atoi(field(f, 3)),
-			died: field(f, 4) == "died", logged: atoi(field(f, 5))})
+			died: field(f, 4) == "died", logged: atoi(field(f, 5)), client: atoi(field(f, 6))})
 	}
 }
 
@@ -177,6 +178,15 @@ func mibPerSec(x run) float64 {
 		return math.NaN()
 	}
 	return x.wrk.BytesPerSec / (1 << 20)
+}
+
+// clientShare is the part of its CPU wrk used over the run: near 1, wrk
+// set the rate, not the server.
+func clientShare(x run) float64 {
+	if !x.wrk.OK || x.client <= 0 || x.wrk.ReqPerSec <= 0 {
+		return math.NaN()
+	}
+	return float64(x.client) / 1000 / (float64(x.wrk.Requests) / x.wrk.ReqPerSec)
 }
 
 func (r *report) perCPUSecond(x run) float64 {
@@ -603,7 +613,7 @@ func (r *report) machine(w io.Writer) {
 	p("")
 	p("Every server runs pinned to CPU 0 (`taskset -c 0`) and wrk (`-t1`) to CPU 1; the servers are started once and warmed up, then each scenario runs for every server in turn, A B C … A B C …, %s of %s s. Requests per CPU-second: the requests wrk completed over the server's utime + stime (`/proc/PID/stat`, all its processes: nginx's master and worker) during the run, in clock ticks of 1/%s s.", r.rounds(), r.meta["duration"], r.meta["clk_tck"])
 	p("")
-	p("Scenarios: keep-alive and `Connection: close` with 1 and 64 connections; pipelined keep-alive, 64 connections with 16 requests in flight each (bench/wrk/pipeline.lua); a 1 MiB and a 100 MiB file over one keep-alive connection. GET / answers the 13-byte body `Hello, World!`. rawserve and nginx serve it as the `index.html` of their directory, from disk, with Content-Type text/html: nginx maps / to the file with `rewrite ^ /index.html break` (open, fstat, writev, sendfile, close a request; without open_file_cache, as by default, so that a changed file is never served stale); net/http, fasthttp, gnet and the seed post's loop answer it from memory with text/plain. Header sizes differ from server to server (Date, Server, Last-Modified, ETag fields). The logging pair: rawserve's access log (Common Log Format and the duration) is gathered into writes of 4 KiB, or written when the server goes quiet; nginx's (its combined format) is written as it is by default, unbuffered, a write(2) per request. The seed post's loop answers every request with `Connection: close`, so in the keep-alive scenarios wrk reconnects after each response, and when pipelining only the first request of each batch is answered; wrk counts neither as an error. gnet has no sendfile: its files are read into memory and written.")
+	p("Scenarios: keep-alive and `Connection: close` with 1 and 64 connections; pipelined keep-alive, 64 connections with 16 requests in flight each (bench/wrk/pipeline.lua); a 1 MiB and a 100 MiB file over one keep-alive connection. GET / answers the 13-byte body `Hello, World!`. rawserve and nginx serve it as the `index.html` of their directory, from disk, with Content-Type text/html: nginx maps / to the file with `rewrite ^ /index.html break` (open, fstat, writev, sendfile, close a request; without open_file_cache, as by default, so that a changed file is never served stale); net/http, fasthttp, gnet and the seed post's loop answer it from memory with text/plain; gnet and the seed post's loop add the fields of a file's answer (Server, Last-Modified, ETag, Accept-Ranges: none), so that their head is the size of rawserve's (241 and 243 bytes), since the pipelined scenario keeps wrk busy on its whole CPU and what it reads is then part of the rate. Header sizes of the others differ (Date, Server, Last-Modified, ETag fields). The logging pair: rawserve's access log (Common Log Format and the duration) is gathered into writes of 4 KiB, or written when the server goes quiet; nginx's (its combined format) is written as it is by default, unbuffered, a write(2) per request. The seed post's loop answers every request with `Connection: close`, so in the keep-alive scenarios wrk reconnects after each response, and when pipelining only the first request of each batch is answered; wrk counts neither as an error. gnet has no sendfile: its files are read into memory and written.")
 	p("")
 	notes, _ := os.ReadFile(filepath.Join(r.dir, "notes.txt"))
 	if len(strings.TrimSpace(string(notes))) > 0 {

@@ -33,6 +33,7 @@ func issue14Goals() []goal {
 	}
 	return append(gs,
 		goal{"req/s", "pipeline", "gnet-1", 1.0},
+		goal{"req per CPU-second", "pipeline", "gnet-1", 1.0},
 		goal{"req/s", "file-1m", "", 0.95},
 		goal{"req/s", "file-100m", "", 0.95})
 }
@@ -141,6 +142,33 @@ func (r *report) targets(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "System calls: strace's count for the requests, less a run without them, over their number (see [System calls per request](#system-calls-per-request)); the epoll waits (epoll_wait, epoll_pwait) are shared by the requests ready at once and given beside.")
 	fmt.Fprintln(w)
+	if s := r.clientBound("pipeline", "rawserve-dir", "rawserve-quiet", "gnet-1"); s != "" {
+		fmt.Fprintln(w, s)
+		fmt.Fprintln(w)
+	}
+}
+
+// clientBound says how much of its CPU wrk used in a scenario's runs
+// against some servers: where it used all of it, the rate is wrk's.
+func (r *report) clientBound(sc string, ids ...string) string {
+	var parts []string
+	busy := false
+	for _, id := range ids {
+		s := r.stat(sc, id, clientShare)
+		if s.n == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", r.label(id), 100*s.med))
+		busy = busy || s.med >= 0.95
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("wrk's one thread, on CPU 1, used this much of its CPU in the %s runs (median): %s.", r.scenarioLabel(sc), strings.Join(parts, ", "))
+	if busy {
+		s += " At 95% or more the client, not the server, sets the rate: requests per server CPU-second then compare the servers."
+	}
+	return s
 }
 
 func plural(n string) string {
