@@ -202,9 +202,7 @@ func (lp *loop) timeout() time.Duration {
 			next = t
 		}
 	}
-	if len(lp.timers) > 0 {
-		earliest(lp.timers[0].deadline)
-	}
+	earliest(lp.timers.earliest())
 	if lp.paused {
 		earliest(lp.retry)
 	}

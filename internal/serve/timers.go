@@ -2,11 +2,18 @@ package serve
 
 import "time"
 
-// timer is a connection's place in its loop's timer heap: the deadline the
-// heap holds for it, and where.
+// timer is a connection's place in its loop's timer heap: its deadline,
+// the time the heap holds it at, and where.
+//
+// A deadline that moves later — every request a kept-alive connection
+// answers moves its timeout on — leaves the connection where it is in the
+// heap, at the earlier time: it is moved down only when that time comes
+// (due). So the common change costs nothing, and a timeout fires at most
+// once early, to find its connection not due and put it back in place.
 type timer struct {
 	deadline time.Time
-	hidx     int // index in the heap; -1: not in it
+	at       time.Time // the heap's key: never later than deadline
+	hidx     int       // index in the heap; -1: not in it
 }
 
 func (t *timer) timing() *timer { return t }
@@ -27,20 +34,15 @@ func (h *timerHeap[C]) set(c C, t time.Time) {
 		return
 	}
 	tc := c.timing()
-	if tc.hidx >= 0 {
-		if tc.deadline.Equal(t) {
-			return
-		}
-		earlier := t.Before(tc.deadline)
-		tc.deadline = t
-		if earlier {
-			h.up(tc.hidx)
-		} else {
-			h.down(tc.hidx)
-		}
-		return
-	}
 	tc.deadline = t
+	if tc.hidx >= 0 {
+		if t.Before(tc.at) {
+			tc.at = t
+			h.up(tc.hidx)
+		}
+		return // later: left where it is until then (see timer)
+	}
+	tc.at = t
 	tc.hidx = len(*h)
 	*h = append(*h, c)
 	h.up(tc.hidx)
@@ -66,20 +68,26 @@ func (h *timerHeap[C]) remove(c C) {
 // due takes out the connection with the earliest deadline, if that has
 // passed by now.
 func (h *timerHeap[C]) due(now time.Time) (c C, ok bool) {
-	if len(*h) == 0 || now.Before((*h)[0].timing().deadline) {
-		return c, false
+	for len(*h) > 0 && !now.Before((*h)[0].timing().at) {
+		c = (*h)[0]
+		if tc := c.timing(); now.Before(tc.deadline) {
+			tc.at = tc.deadline // moved on since: to its place now
+			h.down(0)
+			continue
+		}
+		h.remove(c)
+		return c, true
 	}
-	c = (*h)[0]
-	h.remove(c)
-	return c, true
+	return c, false
 }
 
-// earliest is the nearest deadline; zero when the heap is empty.
+// earliest is when the loop must next look at the heap: the nearest
+// deadline, or a time before it (see timer); zero when the heap is empty.
 func (h timerHeap[C]) earliest() time.Time {
 	if len(h) == 0 {
 		return time.Time{}
 	}
-	return h[0].timing().deadline
+	return h[0].timing().at
 }
 
 func (h timerHeap[C]) swap(i, j int) {
@@ -88,7 +96,7 @@ func (h timerHeap[C]) swap(i, j int) {
 }
 
 func (h timerHeap[C]) less(i, j int) bool {
-	return h[i].timing().deadline.Before(h[j].timing().deadline)
+	return h[i].timing().at.Before(h[j].timing().at)
 }
 
 func (h timerHeap[C]) up(i int) {
