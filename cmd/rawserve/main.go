@@ -33,6 +33,14 @@ import (
 // never through os.Stdout and os.Stderr: package os turns EPIPE on those
 // into SIGPIPE, which kills the process when the reader of its output goes
 // away.
+// init keeps the main goroutine on the process's main thread for its whole
+// life, as a C program's main runs: the listeners are made there, the
+// serial model serves there, and under strace -f all of it shows under the
+// process's own id. Unlocked, the Go scheduler may move it to another
+// thread between any two calls — and between the gettid that -trace's
+// "[pid TID]" takes and the call it names (sock/trace.go).
+func init() { runtime.LockOSThread() }
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "probe" {
 		os.Exit(runProbe(os.Args[2:], sock.Stdout, sock.Stderr))

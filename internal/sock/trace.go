@@ -32,8 +32,9 @@ package sock
 //   - "[pid TID] " before each line: begin takes the thread's id with
 //     gettid(2) — made raw, not narrated, like the narration's own writes,
 //     and only in this mode. Each loop stays on one thread
-//     (runtime.LockOSThread), so the thread that asked is the one that makes
-//     the call.
+//     (runtime.LockOSThread), and so does the main goroutine, which makes
+//     the listeners (cmd/rawserve's init), so the thread that asked is the
+//     one that makes the call.
 //   - A blocking wait (ppoll, epoll_pwait) is noted when it starts; if
 //     another thread narrates a line before it returns, the wait's first
 //     half is printed first, as strace prints it, and its return later:
