@@ -176,9 +176,11 @@ by itself (ERESTARTSYS: strace counts it, the server never sees it).
 
 ### Start and stop, no requests
 
-The one-time cost in every run: the Go runtime's start-up reads, the
-backlog read from /proc/sys/net/core/somaxconn, the listener, the ready
-file, one accept4 that says EAGAIN and the ppoll that SIGTERM ends.
+The one-time cost in every run: the Go runtime's start-up reads, an fstat
+of stdout and of stderr (a pipe is written PIPE_BUF at a time, a file in
+larger writes: internal/outq), the backlog read from
+/proc/sys/net/core/somaxconn, the listener, the ready file, one accept4
+that says EAGAIN and the ppoll that SIGTERM ends.
 
 %[2]s
 ### Keep-alive: GET /healthz, %[3]d requests on %[4]d connection(s)
