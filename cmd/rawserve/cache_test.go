@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -90,5 +92,72 @@ func TestFileCacheMemoryBound(t *testing.T) {
 	t.Logf("RSS: %d KiB idle, %d KiB after 63,000 requests", idle>>10, got>>10)
 	if limit := idle + bound + 10<<20; got > limit {
 		t.Errorf("RSS %d KiB after the flood, more than idle %d KiB + the cache's 1 MiB + 10 MiB", got>>10, idle>>10)
+	}
+}
+
+// The epoll loop reads every connection one wait reported before it
+// answers any, so the cached file is checked with one statx for all of
+// their requests. The server is stopped (SIGSTOP) while eight kept-alive
+// clients each send a request, so that the wait after SIGCONT reports all
+// eight at once; -count-syscalls says how many statx calls were made.
+func TestEpollOneCheckPerWait(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f.txt"), []byte("hello\n"), 0o644)
+	time.Sleep(30 * time.Millisecond) // older than the racy margin: a copy is trusted
+	s := start(t, "-model", "epoll", "-quiet", "-count-syscalls", "-dir", dir)
+	const n = 8
+	var conns [n]net.Conn
+	var readers [n]*bufio.Reader
+	get := func(i int) {
+		fmt.Fprintf(conns[i], "GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	answer := func(i int) {
+		resp, err := http.ReadResponse(readers[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "hello\n" {
+			t.Fatalf("conn %d: %d %q", i, resp.StatusCode, b)
+		}
+	}
+	for i := range conns {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		conns[i], readers[i] = c, bufio.NewReader(c)
+		get(i) // one at a time: each its own wait, each a statx but the first (a miss)
+		answer(i)
+	}
+	pid := s.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for i := range conns {
+		get(i)
+	}
+	time.Sleep(50 * time.Millisecond) // every request in the server's receive queues
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for i := range conns {
+		answer(i)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.wait(t, 5*time.Second)
+	m := regexp.MustCompile(`statx (\d+)`).FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		t.Fatalf("no statx count in the stop line:\n%s", s.stderr)
+	}
+	// The first round costs a statx a request (the first's made by the
+	// cache's Put), the second one in all: 9, or 10 should timing split a
+	// first-round request from its accept. Checked one by one, the second
+	// round alone would cost eight.
+	if got, _ := strconv.Atoi(m[1]); got < n+1 || got > n+2 {
+		t.Errorf("%d statx calls for %d requests, want %d or %d: the %d requests of one wait checked once\n%s", got, 2*n, n+1, n+2, n, s.stderr)
 	}
 }

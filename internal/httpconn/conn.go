@@ -239,12 +239,26 @@ func (c *Conn) Room() []byte {
 }
 
 // Received says that a read put n bytes into Room; 0 means it said EAGAIN.
+// What the bytes complete is answered at once.
 func (c *Conn) Received(n int, now time.Time) {
+	if c.Arrived(n, now) {
+		if !c.srv.model.Batched {
+			c.srv.batch++
+		}
+		c.advance(now)
+	}
+}
+
+// Arrived is Received without the answers: the bytes are taken, and what
+// they complete waits for Advance. The epoll loop reads every ready
+// connection before it answers any (see NewBatch). It reports whether
+// there is anything to answer.
+func (c *Conn) Arrived(n int, now time.Time) bool {
 	if c.state == Linger {
 		if c.drained += n; c.drained >= maxDrain {
 			c.state = Close // a client that keeps sending: stop listening
 		}
-		return
+		return false
 	}
 	room := cap(c.in.b) - len(c.in.b)
 	// A read that filled its room may have left more in the kernel; a short
@@ -254,7 +268,7 @@ func (c *Conn) Received(n int, now time.Time) {
 		if len(c.in.b) == 0 {
 			c.putInput() // nothing arrived: an idle connection holds no buffer
 		}
-		return
+		return false
 	}
 	if len(c.in.b) == 0 && c.state == ReadHead {
 		// The first byte of a head: from here the header timeout runs
@@ -265,11 +279,11 @@ func (c *Conn) Received(n int, now time.Time) {
 		}
 	}
 	c.in.b = c.in.b[:len(c.in.b)+n]
-	if !c.srv.model.Batched {
-		c.srv.batch++
-	}
-	c.advance(now)
+	return true
 }
+
+// Advance answers what the bytes taken by Arrived completed.
+func (c *Conn) Advance(now time.Time) { c.advance(now) }
 
 // InputArrived says that bytes arrived since the last read (an epoll edge):
 // a close must not assume the receive queue is empty.

@@ -165,8 +165,9 @@ func NewServer(cfg Config, m Model) *Server {
 // refusals included.
 func (s *Server) Answered() uint64 { return s.answered }
 
-// NewBatch says that a Batched model begins a batch: what it hands the
-// core from now on all arrived before this moment.
+// NewBatch says that a batch begins: what the model hands the core from
+// now on (a Batched model), or what it took with Arrived and has not yet
+// answered (the epoll loop), all arrived before this moment.
 func (s *Server) NewBatch() { s.batch++ }
 
 // LogPending is when the oldest access-log line still buffered was added;

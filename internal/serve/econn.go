@@ -29,6 +29,7 @@ type econn struct {
 	readable bool // bytes (or EOF) may be waiting in the kernel
 	writable bool // the send buffer may have room
 	rdhup    bool // epoll said the client shut down its side: once the queue is read, EOF
+	taken    bool // the loop's first pass read bytes the core has not answered yet (Arrived)
 
 	timer // its place in the loop's timer heap
 }
@@ -54,11 +55,15 @@ func (c *econn) ready(ev uint32) {
 // pass, chosen by its state, until a step must wait for the kernel (then
 // the timer heap gets its deadline) or the connection is closed.
 func (lp *loop) drive(c *econn) {
+	if c.taken {
+		c.taken = false
+		c.http.Advance(lp.now)
+	}
 	for {
 		var ok bool
 		switch c.http.State() {
 		case httpconn.ReadHead, httpconn.ReadBody, httpconn.Linger:
-			ok = lp.read(c)
+			ok = lp.read(c, true)
 		case httpconn.Write:
 			ok = lp.write(c)
 		case httpconn.SendFile:
@@ -85,8 +90,9 @@ func (lp *loop) drive(c *econn) {
 }
 
 // read makes one read(2) into the connection's room, if the last edge left
-// something to read, and tells the core what came.
-func (lp *loop) read(c *econn) bool {
+// something to read, and tells the core what came: to be answered now, or,
+// in the loop's first pass, once every ready connection has been read.
+func (lp *loop) read(c *econn, answer bool) bool {
 	if !c.readable {
 		return false
 	}
@@ -99,7 +105,11 @@ func (lp *loop) read(c *econn) bool {
 		// not, if it came already: the edge that brought these bytes said
 		// so (EPOLLRDHUP), and a read now would only return 0.
 		c.readable = n == len(room)
-		c.http.Received(n, lp.now)
+		if answer {
+			c.http.Received(n, lp.now)
+		} else {
+			c.taken = c.http.Arrived(n, lp.now) || c.taken
+		}
 		if !c.readable && c.rdhup {
 			c.http.EOF(lp.now)
 		}

@@ -3,9 +3,9 @@ package serve
 // The epoll model: one thread serves many connections, with no goroutine or
 // thread per connection. Each loop owns an epoll instance, a listener and
 // the connections it accepted; it sleeps in one epoll_wait for all of them,
-// and on waking moves each ready connection along as far as it can go
-// without waiting (econn.go): read what has arrived, answer every whole
-// request, write what the socket takes. Whatever must wait — more bytes of a
+// and on waking reads what has arrived on each ready connection, then moves
+// each along as far as it can go without waiting (econn.go): answer every
+// whole request, write what the socket takes. Whatever must wait — more bytes of a
 // head, room in the send buffer — waits in the connection's state, not on a
 // stack.
 //
@@ -165,6 +165,20 @@ func (lp *loop) run() error {
 			return err
 		}
 		lp.now = time.Now()
+		// Read first, then answer: every ready connection's bytes are read
+		// before any request among them is answered, so that they make one
+		// batch, and a cached file is checked (statx) once for all of them
+		// rather than once per connection (httpconn.Server.NewBatch).
+		lp.srv.NewBatch()
+		for i := range events {
+			if c := lp.eventConn(&events[i]); c != nil {
+				c.ready(events[i].Events)
+				if st := c.http.State(); st == httpconn.ReadHead || st == httpconn.ReadBody {
+					lp.read(c, false)
+				}
+			}
+		}
+		lp.srv.NewBatch()
 		for i := range events {
 			ev := &events[i]
 			switch ev.Pad {
@@ -173,8 +187,7 @@ func (lp *loop) run() error {
 			case tagWaker:
 				lp.shutdown()
 			default:
-				if c := lp.conns[ev.Fd]; c != nil && c.gen == ev.Pad {
-					c.ready(ev.Events)
+				if c := lp.eventConn(ev); c != nil {
 					lp.drive(c)
 				}
 			}
@@ -190,6 +203,18 @@ func (lp *loop) run() error {
 	}
 	lp.closeAll()
 	return lp.err
+}
+
+// eventConn is the connection an event is for; nil for the listener, the
+// waker, or a connection closed since (a stale registration).
+func (lp *loop) eventConn(ev *sock.Event) *econn {
+	if ev.Pad == tagListener || ev.Pad == tagWaker {
+		return nil
+	}
+	if c := lp.conns[ev.Fd]; c != nil && c.gen == ev.Pad {
+		return c
+	}
+	return nil
 }
 
 // timeout is how long the next epoll_wait may sleep: until the nearest

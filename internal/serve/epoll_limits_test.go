@@ -64,9 +64,20 @@ func testEpollEMFILE(t *testing.T, m model) {
 	// A socket an earlier test dropped without closing is closed by its
 	// finalizer when the garbage collector gets to it: that would free a
 	// descriptor in the middle of this test. Let it happen now.
+	// Finalizers run on a goroutine of their own, after the collection:
+	// wait until the count of open descriptors has held still for a while
+	// (on a busy machine 20 ms was sometimes not enough).
 	runtime.GC()
 	runtime.GC()
-	time.Sleep(20 * time.Millisecond)
+	for n, still, end := countFDs(t), 0, time.Now().Add(time.Second); still < 5 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+		if m := countFDs(t); m != n {
+			n, still = m, 0
+			runtime.GC()
+		} else {
+			still++
+		}
+	}
 	// The limit is lowered before the server starts, with room for what
 	// it and the test's clients need: an io_uring accept takes the limit
 	// when it is armed, not when it accepts, and the uring model arms one

@@ -8,8 +8,8 @@
 //     says EAGAIN, then accept the next. Clients that arrive meanwhile wait
 //     in the kernel's accept queue.
 //   - epoll (epoll.go, econn.go) serves many from one thread: one
-//     epoll_wait for all of them, and each ready connection moved along as
-//     far as it can go without waiting.
+//     epoll_wait for all of them; what each ready connection sent is read,
+//     then each is moved along as far as it can go without waiting.
 //   - uring (uring.go, uconn.go) serves many from one thread too, but
 //     writes each step as a request into an io_uring and makes one
 //     io_uring_enter per batch of them.

@@ -30,9 +30,9 @@ import (
 // racing the read (any server may then send a torn file; replace files by
 // rename to be safe) and writes through mmap, which stamp the file late.
 //
-// A hit is validated at most once per batch: the requests answered from one
-// read of a connection arrived together, and are answered as of one moment
-// (see Get).
+// A hit is validated at most once per batch: requests all read before the
+// batch's first check are answered as of one moment (see Get, and
+// httpconn.Server.NewBatch for what a batch is in each model).
 //
 // Keys are the cleaned path, never the raw request (`/x/../index.html` and
 // `/index.html` are one entry), and the memory is bounded: the bytes, the
@@ -139,7 +139,7 @@ func NewCache(d *Dir, limit int64, trust time.Duration) *Cache {
 
 // Get returns the entry for a raw request path if it holds the file as it
 // is now, or nil: then the caller looks the path up (Dir.Lookup) and
-// offers the result to Put. batch names the read the request came in (0:
+// offers the result to Put. batch names the batch the request came in (0:
 // none); an entry validated in the same batch is not validated again. Get
 // allocates nothing, hit or miss.
 func (c *Cache) Get(rawPath []byte, batch uint64, now time.Time) *Entry {
