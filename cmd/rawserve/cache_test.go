@@ -137,6 +137,7 @@ func TestEpollOneCheckPerWait(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, pid) // kill returns before every thread has stopped
 	for i := range conns {
 		get(i)
 	}
@@ -159,5 +160,28 @@ func TestEpollOneCheckPerWait(t *testing.T) {
 	// round alone would cost eight.
 	if got, _ := strconv.Atoi(m[1]); got < n+1 || got > n+2 {
 		t.Errorf("%d statx calls for %d requests, want %d or %d: the %d requests of one wait checked once\n%s", got, 2*n, n+1, n+2, n, s.stderr)
+	}
+}
+
+// waitStopped waits until every thread of pid is stopped (state T in
+// /proc/PID/task/TID/stat).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		stopped := len(tasks) > 0
+		for _, f := range tasks {
+			b, err := os.ReadFile(f)
+			_, rest, _ := strings.Cut(string(b), ") ")
+			if err == nil && !strings.HasPrefix(rest, "T") && !strings.HasPrefix(rest, "t") {
+				stopped = false
+			}
+		}
+		if stopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d not stopped 5s after SIGSTOP", pid)
+		}
 	}
 }

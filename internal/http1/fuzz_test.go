@@ -19,17 +19,23 @@ func within(s, buf []byte) bool {
 var fuzzLimits = []Limits{DefaultLimits, {MaxRequestLine: 24, MaxHeaderBytes: 64, MaxHeaders: 3}}
 
 func FuzzParse(f *testing.F) {
+	addCases(f)
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		for _, lim := range fuzzLimits {
+			checkParse(t, buf, lim)
+		}
+	})
+}
+
+// addCases seeds a fuzz target with the parser's table cases, valid and
+// invalid.
+func addCases(f *testing.F) {
 	for _, tc := range validCases {
 		f.Add([]byte(tc.in))
 	}
 	for _, tc := range invalidCases {
 		f.Add([]byte(tc.in))
 	}
-	f.Fuzz(func(t *testing.T, buf []byte) {
-		for _, lim := range fuzzLimits {
-			checkParse(t, buf, lim)
-		}
-	})
 }
 
 func checkParse(t *testing.T, buf []byte, lim Limits) {
@@ -89,12 +95,7 @@ func checkParse(t *testing.T, buf []byte, lim Limits) {
 // line the scan takes, the careful way takes too, with the same parts and
 // the same end. (What the scan leaves goes the careful way anyway.)
 func FuzzScan(f *testing.F) {
-	for _, tc := range validCases {
-		f.Add([]byte(tc.in))
-	}
-	for _, tc := range invalidCases {
-		f.Add([]byte(tc.in))
-	}
+	addCases(f)
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		for _, lim := range fuzzLimits {
 			var fast, slow Request

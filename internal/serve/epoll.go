@@ -168,7 +168,10 @@ func (lp *loop) run() error {
 		// Read first, then answer: every ready connection's bytes are read
 		// before any request among them is answered, so that they make one
 		// batch, and a cached file is checked (statx) once for all of them
-		// rather than once per connection (httpconn.Server.NewBatch).
+		// rather than once per connection (httpconn.Server.NewBatch). The
+		// first pass has a batch of its own too: an EOF it reads may have
+		// the core answer at once, and that answer must not count on a
+		// check made before the read.
 		lp.srv.NewBatch()
 		for i := range events {
 			if c := lp.eventConn(&events[i]); c != nil {
@@ -375,7 +378,7 @@ func (lp *loop) close(c *econn) {
 	lp.timers.remove(c)
 	lp.conns[fd] = nil
 	lp.open--
-	c.gen, c.readable, c.writable, c.rdhup = 0, false, false, false
+	c.gen, c.readable, c.writable, c.rdhup, c.taken = 0, false, false, false, false
 	lp.recs.put(c)
 	if lp.paused {
 		lp.retry = time.Time{} // a descriptor and a slot are free: run accepts again
